@@ -1,0 +1,1 @@
+"""Logic shared by the timer functions: settings, auth, workspace lookup, pipelines, computes, schedules."""
