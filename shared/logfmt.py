@@ -1,0 +1,24 @@
+"""One log line per decision, as `event key=value ...`, so Application Insights queries can parse it."""
+
+from __future__ import annotations
+
+import re
+
+_NEEDS_QUOTES = re.compile(r'[\s"]')
+
+
+def _value(value: object) -> str:
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, float):
+        text = f"{value:.3f}".rstrip("0").rstrip(".") if value else "0"
+    else:
+        text = "" if value is None else str(value)
+    if text == "" or _NEEDS_QUOTES.search(text):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
+
+
+def kv(event: str, **fields: object) -> str:
+    """Format `event k1=v1 k2=v2`; values with spaces or quotes are double-quoted."""
+    return " ".join([event, *(f"{key}={_value(value)}" for key, value in fields.items())])

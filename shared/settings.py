@@ -1,0 +1,313 @@
+"""Typed, validated app settings, read when a function runs and never at import.
+
+Every problem is collected and reported at once in one `ConfigError`, naming each setting and what a good value
+looks like, before any call to Azure. Secret values are never part of a message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from shared.schedule import ScheduleError, validate
+
+CLOUDS = ("AzureCloud", "AzureChinaCloud", "AzureUSGovernment")
+DEFAULT_EXPERIMENT = "scheduled-pipeline-runs"
+DEFAULT_EXEMPT_TAG = ("autostop", "false")
+DEFAULT_RETRY_BUDGET_SECONDS = 120.0
+MAX_RETRY_BUDGET_SECONDS = 3600.0
+MAX_WAIT_MINUTES = 1440
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_TENANT_DOMAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,}$")
+_RESOURCE_GROUP = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
+_WORKSPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,32}$")
+_EXPERIMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$")
+_ENDPOINT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
+_PATTERN = re.compile(r"^[A-Za-z0-9*?\[\]!_-]+$")
+_GLOB_SHAPE = re.compile(r"(?:[^\[\]]|\[!?[^\[\]!]+\])+")
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+
+
+class ConfigError(ValueError):
+    """One or more app settings are missing or malformed; the message names each one."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid app settings: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class AzureSettings:
+    """Who signs in and which workspace: shared by both functions."""
+
+    tenant_id: str | None
+    client_id: str | None
+    client_secret: str | None = field(repr=False)
+    subscription_id: str
+    resource_group: str
+    workspace_name: str
+    cloud: str
+    retry_budget_seconds: float
+
+    @property
+    def uses_service_principal(self) -> bool:
+        return self.client_secret is not None
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """What RunPipelineTimer submits each tick."""
+
+    azure: AzureSettings
+    schedule: str
+    pipeline_id: str | None
+    endpoint_name: str | None
+    experiment: str
+    parameters: dict[str, str | int | float | bool]
+    skip_if_active: bool
+    wait_minutes: int
+
+
+@dataclass(frozen=True)
+class ComputeSettings:
+    """Which compute instances StopComputeTimer stops each tick."""
+
+    azure: AzureSettings
+    schedule: str
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+    exempt_tag: tuple[str, str]
+    dry_run: bool
+
+
+class _Reader:
+    """Reads settings from a mapping and collects every problem instead of stopping at the first."""
+
+    def __init__(self, env: Mapping[str, str]):
+        self.env = env
+        self.problems: list[str] = []
+
+    def optional(self, name: str) -> str | None:
+        value = self.env.get(name)
+        if value is None or not value.strip():
+            return None
+        return value.strip()
+
+    def required(self, name: str, hint: str) -> str | None:
+        value = self.optional(name)
+        if value is None:
+            self.problems.append(f"{name} is missing: set it to {hint}")
+        return value
+
+    def matching(self, name: str, value: str | None, pattern: re.Pattern, hint: str) -> str | None:
+        if value is not None and not pattern.match(value):
+            self.problems.append(f"{name}={value!r} is not valid: expected {hint}")
+            return None
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.optional(name)
+        if value is None:
+            return default
+        if value.lower() in _TRUE:
+            return True
+        if value.lower() in _FALSE:
+            return False
+        self.problems.append(f"{name}={value!r} is not a boolean: use true/false, 1/0 or yes/no")
+        return default
+
+    def number(self, name: str, default: float, low: float, high: float, convert: Callable[[str], float]):
+        value = self.optional(name)
+        if value is None:
+            return default
+        try:
+            number = convert(value)
+        except ValueError:
+            number = None
+        if number is None or not low <= number <= high:
+            kind = "a whole number" if convert is int else "a number"
+            self.problems.append(f"{name}={value!r} is not valid: expected {kind} from {low:g} to {high:g}")
+            return default
+        return number
+
+    def schedule(self, name: str) -> str:
+        value = self.required(name, 'a six-field NCRONTAB expression such as "0 25 21 * * *"')
+        if value is None:
+            return ""
+        try:
+            validate(value, self.env)
+        except ScheduleError as error:
+            self.problems.append(f"{name}={value!r} is not a valid schedule: {error}")
+        return value
+
+    def patterns(self, name: str) -> tuple[str, ...]:
+        value = self.optional(name)
+        if value is None:
+            return ()
+        items = tuple(item.strip() for item in value.split(","))
+        bad = [item for item in items if not _is_valid_pattern(item)]
+        if bad:
+            self.problems.append(
+                f"{name} has invalid entries {bad}: expected a comma list of compute names or glob patterns "
+                "(letters, digits, '-', '_', and * ? [...]), e.g. 'ci-*,gpu-dev'"
+            )
+        return tuple(item for item in items if item)
+
+    def fail_if_any(self) -> None:
+        if self.problems:
+            raise ConfigError(self.problems)
+
+
+def _is_valid_pattern(item: str) -> bool:
+    # fnmatch silently treats an unclosed '[' as a literal: reject it so a typo is not a pattern matching nothing.
+    return bool(_PATTERN.match(item) and _GLOB_SHAPE.fullmatch(item))
+
+
+def _read_azure(reader: _Reader) -> AzureSettings:
+    secret = reader.optional("AZURE_CLIENT_SECRET")
+    client_id = reader.matching(
+        "AZURE_CLIENT_ID", reader.optional("AZURE_CLIENT_ID"), _GUID, "an application (client) id GUID"
+    )
+    tenant_id = reader.optional("AZURE_TENANT_ID")
+    if tenant_id is not None and not (_GUID.match(tenant_id) or _TENANT_DOMAIN.match(tenant_id)):
+        reader.problems.append(
+            f"AZURE_TENANT_ID={tenant_id!r} is not valid: expected a tenant id GUID or a domain such as "
+            "contoso.onmicrosoft.com"
+        )
+    if secret is not None:
+        # A secret means a service principal, which needs its tenant and client id too.
+        if tenant_id is None:
+            reader.problems.append("AZURE_TENANT_ID is missing: a service principal (AZURE_CLIENT_SECRET is set) "
+                                   "needs its Microsoft Entra tenant id")
+        if reader.optional("AZURE_CLIENT_ID") is None:
+            reader.problems.append("AZURE_CLIENT_ID is missing: a service principal (AZURE_CLIENT_SECRET is set) "
+                                   "needs its application (client) id")
+    cloud_name = reader.optional("AML_CLOUD") or CLOUDS[0]
+    cloud = next((name for name in CLOUDS if name.lower() == cloud_name.lower()), None)
+    if cloud is None:
+        reader.problems.append(f"AML_CLOUD={cloud_name!r} is not valid: expected one of {', '.join(CLOUDS)}")
+    return AzureSettings(
+        tenant_id=tenant_id,
+        client_id=client_id,
+        client_secret=secret,
+        subscription_id=reader.matching(
+            "AML_SUBSCRIPTION_ID",
+            reader.required("AML_SUBSCRIPTION_ID", "the workspace's subscription id (a GUID)"),
+            _GUID,
+            "a subscription id GUID",
+        )
+        or "",
+        resource_group=reader.matching(
+            "AML_RESOURCE_GROUP",
+            reader.required("AML_RESOURCE_GROUP", "the workspace's resource group name"),
+            _RESOURCE_GROUP,
+            "a resource group name (1-90 letters, digits, '-', '_', '.', '(', ')')",
+        )
+        or "",
+        workspace_name=reader.matching(
+            "AML_WORKSPACE_NAME",
+            reader.required("AML_WORKSPACE_NAME", "the Azure Machine Learning workspace name"),
+            _WORKSPACE,
+            "a workspace name (2-33 letters, digits, '-', '_')",
+        )
+        or "",
+        cloud=cloud or CLOUDS[0],
+        retry_budget_seconds=reader.number(
+            "AML_RETRY_BUDGET_SECONDS", DEFAULT_RETRY_BUDGET_SECONDS, 0, MAX_RETRY_BUDGET_SECONDS, float
+        ),
+    )
+
+
+def _read_parameters(reader: _Reader) -> dict:
+    text = reader.optional("RUN_PIPELINE_PARAMETERS")
+    if text is None:
+        return {}
+    hint = 'expected a JSON object of parameter names to values, e.g. {"learning_rate": 0.01, "mode": "full"}'
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        reader.problems.append(f"RUN_PIPELINE_PARAMETERS is not valid JSON ({error.msg} at {error.pos}): {hint}")
+        return {}
+    if not isinstance(value, dict):
+        reader.problems.append(f"RUN_PIPELINE_PARAMETERS is a JSON {type(value).__name__}, not an object: {hint}")
+        return {}
+    nested = sorted(name for name, item in value.items() if isinstance(item, (dict, list)) or item is None)
+    if nested:
+        reader.problems.append(
+            f"RUN_PIPELINE_PARAMETERS has values that are not strings, numbers or booleans for {nested}: {hint}"
+        )
+    return value
+
+
+def load_pipeline_settings(env: Mapping[str, str]) -> PipelineSettings:
+    """Settings of RunPipelineTimer; raises ConfigError naming every bad or missing setting."""
+    reader = _Reader(env)
+    azure = _read_azure(reader)
+    schedule = reader.schedule("RUN_PIPELINE_SCHEDULE")
+    pipeline_id = reader.matching(
+        "RUN_PIPELINE_ID", reader.optional("RUN_PIPELINE_ID"), _GUID, "a published pipeline id (a GUID)"
+    )
+    endpoint_name = reader.matching(
+        "RUN_PIPELINE_ENDPOINT_NAME",
+        reader.optional("RUN_PIPELINE_ENDPOINT_NAME"),
+        _ENDPOINT,
+        "a pipeline endpoint name",
+    )
+    chosen = [name for name in ("RUN_PIPELINE_ID", "RUN_PIPELINE_ENDPOINT_NAME") if reader.optional(name)]
+    if len(chosen) != 1:
+        reader.problems.append(
+            "RUN_PIPELINE_ID and RUN_PIPELINE_ENDPOINT_NAME are both set: set exactly one of them"
+            if chosen
+            else "RUN_PIPELINE_ID or RUN_PIPELINE_ENDPOINT_NAME is missing: set exactly one of them "
+            "(a published pipeline id, or a pipeline endpoint name whose default version is submitted)"
+        )
+    experiment = reader.matching(
+        "RUN_PIPELINE_EXPERIMENT",
+        reader.optional("RUN_PIPELINE_EXPERIMENT") or DEFAULT_EXPERIMENT,
+        _EXPERIMENT,
+        "an experiment name (letters, digits, '-', '_', at most 255, starting with a letter or digit)",
+    )
+    settings = PipelineSettings(
+        azure=azure,
+        schedule=schedule,
+        pipeline_id=pipeline_id,
+        endpoint_name=endpoint_name,
+        experiment=experiment or DEFAULT_EXPERIMENT,
+        parameters=_read_parameters(reader),
+        skip_if_active=reader.boolean("RUN_PIPELINE_SKIP_IF_ACTIVE", False),
+        wait_minutes=int(reader.number("RUN_PIPELINE_WAIT_MINUTES", 0, 0, MAX_WAIT_MINUTES, int)),
+    )
+    reader.fail_if_any()
+    return settings
+
+
+def _read_exempt_tag(reader: _Reader) -> tuple[str, str]:
+    text = reader.optional("STOP_COMPUTE_EXEMPT_TAG")
+    if text is None:
+        return DEFAULT_EXEMPT_TAG
+    key, sep, value = (part.strip() for part in text.partition("="))
+    if not sep or not key or not value:
+        reader.problems.append(
+            f"STOP_COMPUTE_EXEMPT_TAG={text!r} is not valid: expected key=value, e.g. autostop=false"
+        )
+        return DEFAULT_EXEMPT_TAG
+    return key, value
+
+
+def load_compute_settings(env: Mapping[str, str]) -> ComputeSettings:
+    """Settings of StopComputeTimer; raises ConfigError naming every bad or missing setting."""
+    reader = _Reader(env)
+    settings = ComputeSettings(
+        azure=_read_azure(reader),
+        schedule=reader.schedule("STOP_COMPUTE_SCHEDULE"),
+        include=reader.patterns("STOP_COMPUTE_INCLUDE"),
+        exclude=reader.patterns("STOP_COMPUTE_EXCLUDE"),
+        exempt_tag=_read_exempt_tag(reader),
+        dry_run=reader.boolean("STOP_COMPUTE_DRY_RUN", False),
+    )
+    reader.fail_if_any()
+    return settings

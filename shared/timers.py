@@ -1,0 +1,49 @@
+"""What each timer function does per tick: read settings, identify the tick, connect, act, log.
+
+The function folders call these and nothing else, so every behaviour is testable without the host.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from datetime import datetime, timezone
+
+import azure.functions as func
+
+from shared.compute import Result, stop_instances
+from shared.logfmt import kv
+from shared.pipelines import Outcome, run_pipeline
+from shared.settings import load_compute_settings, load_pipeline_settings
+from shared.tick import Tick, tick_of
+from shared.workspace import connect
+
+log = logging.getLogger(__name__)
+
+
+def _log_tick(function_name: str, tick: Tick) -> None:
+    # A past-due tick (the host was down or busy at the scheduled time) still runs; it is only flagged.
+    level = logging.WARNING if tick.past_due else logging.INFO
+    log.log(level, kv("tick", function=function_name, tick=tick.id, past_due=tick.past_due, source=tick.source))
+
+
+def run_pipeline_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = None,
+                      function_name: str = "RunPipelineTimer") -> Outcome:
+    """RunPipelineTimer: submit the configured pipeline once for this tick."""
+    settings = load_pipeline_settings(os.environ if env is None else env)
+    now = datetime.now(timezone.utc)
+    tick = tick_of(timer, settings.schedule, now)
+    _log_tick(function_name, tick)
+    with connect(settings.azure) as connection:
+        return run_pipeline(connection, settings, tick, function_name, now)
+
+
+def stop_compute_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = None,
+                      function_name: str = "StopComputeTimer") -> list[Result]:
+    """StopComputeTimer: stop the selected running compute instances."""
+    settings = load_compute_settings(os.environ if env is None else env)
+    tick = tick_of(timer, settings.schedule, datetime.now(timezone.utc))
+    _log_tick(function_name, tick)
+    with connect(settings.azure) as connection:
+        return stop_instances(connection, settings)
