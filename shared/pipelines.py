@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from itertools import islice
 
 import requests
 from azureml.core import Experiment, Run
@@ -31,8 +30,8 @@ ACTIVE_STATES = frozenset(
     {"NotStarted", "Queued", "Preparing", "Provisioning", "Starting", "Running", "Finalizing", "CancelRequested"}
 )
 SUCCESS_STATES = frozenset({"Completed", "Finished"})
-# A run still active after this long is not looked for by RUN_PIPELINE_SKIP_IF_ACTIVE (keeps the query bounded).
-ACTIVE_LOOKBACK = timedelta(days=30)
+# RUN_PIPELINE_SKIP_IF_ACTIVE looks at this many of the pipeline's most recent runs (newest first): one page.
+ACTIVE_SCAN_LIMIT = 100
 POLL_SECONDS = 30.0
 
 
@@ -97,15 +96,14 @@ def _experiment(connection: Connection, name: str) -> Experiment:
     return Experiment(connection.workspace, name, _create_in_cloud=False)
 
 
-def find_active_run(connection: Connection, experiment: str, pipeline_id: str, now: datetime) -> Run | None:
-    """A top-level run of this pipeline still active in the experiment, if any."""
+def find_active_run(connection: Connection, experiment: str, pipeline_id: str) -> Run | None:
+    """A top-level run of this pipeline still active in the experiment, among its most recent runs."""
     runs = Run.list(
         _experiment(connection, experiment),
         properties={"azureml.pipelineid": pipeline_id},
         include_children=False,
-        created_after=now - ACTIVE_LOOKBACK,
     )
-    return next((run for run in runs if run.status in ACTIVE_STATES), None)
+    return next((run for run in islice(runs, ACTIVE_SCAN_LIMIT) if run.status in ACTIVE_STATES), None)
 
 
 def find_tick_run(connection: Connection, experiment: str, tick: Tick) -> Run | None:
@@ -151,33 +149,30 @@ def submit(connection: Connection, target: Target, settings: PipelineSettings, t
     return response.json()["Id"]
 
 
-def wait_for(run: Run, minutes: int, sleep: Callable[[float], None] = time.sleep,
-             clock: Callable[[], float] = time.monotonic) -> str:
-    """Poll the run until it ends or the time is up; raises unless it completed."""
-    deadline = clock() + minutes * 60
+def wait_for(run: Run, minutes: int) -> str:
+    """Poll the run (quietly: no SDK stdout) until it ends or the time is up; raises unless it completed."""
+    deadline = time.monotonic() + minutes * 60
     while True:
         status = run.get_status()
         if status not in ACTIVE_STATES:
             break
-        remaining = deadline - clock()
+        remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise PipelineError(f"run {run.id} is still {status} after RUN_PIPELINE_WAIT_MINUTES={minutes}: "
                                 "it goes on in Azure; raise the setting or set it to 0 to return after submit")
-        sleep(min(POLL_SECONDS, remaining))
+        time.sleep(min(POLL_SECONDS, remaining))
     if status not in SUCCESS_STATES:
         raise PipelineError(f"run {run.id} ended {status}: see {run.get_portal_url()}")
     return status
 
 
-def run_pipeline(connection: Connection, settings: PipelineSettings, tick: Tick, function_name: str,
-                 now: datetime | None = None) -> Outcome:
+def run_pipeline(connection: Connection, settings: PipelineSettings, tick: Tick, function_name: str) -> Outcome:
     """One tick of RunPipelineTimer: resolve, maybe skip, submit once, maybe wait."""
-    now = now or datetime.now(timezone.utc)
     target = resolve(connection, settings)
     fields = {"pipeline": target.pipeline_id, target.kind: target.name, "experiment": settings.experiment,
               "tick": tick.id}
     if settings.skip_if_active:
-        active = find_active_run(connection, settings.experiment, target.pipeline_id, now)
+        active = find_active_run(connection, settings.experiment, target.pipeline_id)
         if active is not None:
             log.info(kv("pipeline", action="skipped_active", **fields, run_id=active.id, status=active.status))
             return Outcome("skipped_active", active.id, active.status)

@@ -32,11 +32,10 @@ def run_pipeline_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = 
                       function_name: str = "RunPipelineTimer") -> Outcome:
     """RunPipelineTimer: submit the configured pipeline once for this tick."""
     settings = load_pipeline_settings(os.environ if env is None else env)
-    now = datetime.now(timezone.utc)
-    tick = tick_of(timer, settings.schedule, now)
+    tick = tick_of(timer, settings.schedule, datetime.now(timezone.utc))
     _log_tick(function_name, tick)
     with connect(settings.azure) as connection:
-        return run_pipeline(connection, settings, tick, function_name, now)
+        return run_pipeline(connection, settings, tick, function_name)
 
 
 def stop_compute_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = None,

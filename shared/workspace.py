@@ -83,15 +83,16 @@ def _lookup(settings: AzureSettings) -> Connection:
         )
     except Exception as error:  # the SDK raises several types for "not found" and "forbidden"
         text = str(error)
-        code = _ARM_CODE.search(text)
-        if code and code.group(0).endswith("AuthorizationFailed"):
+        found = _ARM_CODE.search(text)
+        # The SDK turns ARM's 404 into "Workspace not found." without the ARM error code.
+        code = found.group(0) if found else "WorkspaceNotFound" if "not found" in text.lower() else type(error).__name__
+        if code.endswith("AuthorizationFailed"):
             reason = "the identity may not read it: grant it a role on the workspace (see docs/least-privilege.md)"
         else:
             reason = ("it does not exist or the identity cannot see it: check AML_SUBSCRIPTION_ID, "
                       "AML_RESOURCE_GROUP and AML_WORKSPACE_NAME, and the identity's role assignment")
         raise WorkspaceError(
-            f"workspace lookup failed: {_describe(settings)} error={code.group(0) if code else type(error).__name__}: "
-            f"{reason}"
+            f"workspace lookup failed: {_describe(settings)} error={code}: {reason}"
         ) from error
     log.info(kv("workspace", name=workspace.name, resource_group=workspace.resource_group,
                 location=workspace.location, reused=False))

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlparse
 
+import requests
 import responses
 
 TENANT = "11111111-1111-1111-1111-111111111111"
@@ -108,6 +109,28 @@ class FakeInstance:
 
 
 @dataclass
+class Fault:
+    """A transient failure the fake injects into matching requests."""
+
+    method: str
+    pattern: re.Pattern
+    status: int | None
+    times: int
+    lost: bool
+    headers: dict
+
+    def applies(self, method: str, url: str) -> bool:
+        return self.times > 0 and method == self.method and bool(self.pattern.search(url))
+
+    def answer(self) -> tuple:
+        if self.status is None:
+            raise requests.ConnectionError("Connection aborted: RemoteDisconnected (injected by the fake)")
+        body = {"error": {"code": "ServiceUnavailable" if self.status >= 500 else "TooManyRequests",
+                          "message": f"injected transient failure {self.status}"}}
+        return self.status, {"Content-Type": "application/json", **self.headers}, json.dumps(body)
+
+
+@dataclass
 class FakeRun:
     run_id: str
     experiment: str
@@ -147,7 +170,7 @@ class FakeAzure:
         self.endpoints: dict[str, dict] = {}
         self.runs: dict[str, FakeRun] = {}
         self.run_statuses: list[str] = ["NotStarted", "Running", "Completed"]
-        self.faults: list[Callable[[str, str], tuple | None]] = []
+        self.faults: list[Fault] = []
 
     # ----- seeding ------------------------------------------------------------------------------------------
     @property
@@ -222,21 +245,33 @@ class FakeAzure:
     def _history_re(self) -> str:
         return rf"https://{REGION}\.api\.azureml\.ms/history/v1\.0{_WS_PATH}"
 
+    def fail(self, method: str, pattern: str, status: int | None = 503, times: int = 1, lost: bool = False,
+             headers: dict | None = None) -> Fault:
+        """Answer the next `times` matching requests with `status` (None: a dropped connection).
+
+        With `lost=True` the service acts on the request first and only the answer is lost, as when a gateway
+        times out after the backend accepted a submit.
+        """
+        fault = Fault(method, re.compile(pattern), status, times, lost, dict(headers or {}))
+        self.faults.append(fault)
+        return fault
+
     def _wrap(self, pattern: str, handler: Callable) -> Callable:
         compiled = re.compile(pattern)
 
         def callback(request):
             with self.lock:
                 self.requests.append((request.method, request.url))
-                for fault in self.faults:
-                    injected = fault(request.method, request.url)
-                    if injected is not None:
-                        return injected
+                fault = next((f for f in self.faults if f.applies(request.method, request.url)), None)
+                if fault is not None:
+                    fault.times -= 1
             if self.latency:
                 time.sleep(self.latency)
-            match = compiled.search(request.url)
             with self.lock:
-                return handler(request, match)
+                if fault is not None and not fault.lost:
+                    return fault.answer()
+                answer = handler(request, compiled.search(request.url))
+                return fault.answer() if fault is not None else answer
         return callback
 
     # ----- helpers ------------------------------------------------------------------------------------------
@@ -487,14 +522,15 @@ class FakeAzure:
         tags = dict(re.findall(r'Tags/(\S+) eq "([^"]*)"', text))
         props = dict(re.findall(r'Properties/(\S+) eq "([^"]*)"', text))
         status = re.search(r"Status eq (\w+)", text)
-        after = re.search(r"CreatedUtc ge (\S+?)\)", text)
+        after = re.search(r"CreatedUtc ge ([^)]+)\)", text)
+        since = datetime.fromisoformat(after.group(1).replace("Z", "+00:00")) if after else None
         found = [
             run for run in self.runs.values()
             if run.experiment == match.group("exp")
             and all(run.tags.get(k) == v for k, v in tags.items())
             and all(run.properties.get(k) == v for k, v in props.items())
             and (status is None or run.status == status.group(1))
-            and (after is None or run.created >= after.group(1))
+            and (since is None or datetime.fromisoformat(run.created.replace("Z", "+00:00")) >= since)
         ]
         found.sort(key=lambda run: run.created, reverse=True)
         return self._json(200, {"value": [run.dto() for run in found], "continuationToken": None,
