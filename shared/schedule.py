@@ -94,10 +94,12 @@ def resolve_settings(expression: str, env: Mapping[str, str]) -> str:
 def _lookup(name: str, env: Mapping[str, str]) -> str:
     if name in env:
         return env[name]
+    if not name:
+        raise ScheduleError("'%%' does not resolve to a value: put an app setting name between the '%' signs")
     folded = [value for key, value in env.items() if key.casefold() == name.casefold()]
-    if len(folded) == 1 and name:
+    if len(folded) == 1:
         return folded[0]
-    raise ScheduleError(f"'%{name}%' does not resolve to a value: set the app setting {name or 'NAME'}")
+    raise ScheduleError(f"'%{name}%' does not resolve to a value: set the app setting {name}")
 
 
 # --------------------------------------------------------------------------- parsing
@@ -106,8 +108,7 @@ def _lookup(name: str, env: Mapping[str, str]) -> str:
 def parse(expression: str) -> Schedule:
     """Parse a six-field NCRONTAB expression, accepting only what every hosting plan accepts."""
     _reject_whole_string_mistakes(expression)
-    tokens = expression.split(" ")
-    tokens = [t for t in tokens if t]  # NCrontab drops empty entries, so repeated spaces are fine
+    tokens = [t for t in expression.split(" ") if t]  # NCrontab drops empty entries: repeated spaces are fine
     _check_field_count(expression, tokens)
     values = [_parse_field(spec, token) for spec, token in zip(_FIELDS, tokens, strict=True)]
     return Schedule(" ".join(tokens), *values)
@@ -131,7 +132,7 @@ def _reject_whole_string_mistakes(expression: str) -> None:
     other_space = sorted({repr(c) for c in expression if c.isspace() and c != " "})
     if other_space:
         raise ScheduleError(
-            f"'{expression}' contains {', '.join(other_space)}: NCrontab separates fields only with the "
+            f"{expression!r} contains {', '.join(other_space)}: NCrontab separates fields only with the "
             f"space character, so replace tabs and line breaks with spaces"
         )
     if stripped.startswith("@"):
