@@ -1,9 +1,13 @@
 """Stop the selected running compute instances: one list call, then one stop call per instance, concurrently.
 
-Why not the SDK's `ComputeInstance.stop()`: it fetches the instance twice before its POST, three requests per
-instance where the list call already carried every state. The ARM operation it ends in,
-`POST .../workspaces/{ws}/computes/{name}/stop`, is public and documented, so the app calls it directly with
-`requests`, once per instance, and does not wait for Stopped (the 202 means the service took the request).
+Both calls are the public ARM REST operations (`GET .../workspaces/{ws}/computes`, paged, and
+`POST .../computes/{name}/stop`) rather than the SDK's objects:
+- `ComputeInstance.stop()` fetches the instance twice before its POST: three requests per instance where the
+  list already carried every state;
+- `ComputeTarget.list()` builds a full SDK object for every compute, so one compute type the SDK v1 does not know
+  (or a payload it finds incomplete) fails the whole list, and an instance without `createdBy.userName` costs an
+  extra AAD Graph token and call. The app needs only name, type, state and tags, which the REST payload has.
+The stop is not waited for: the 202 means the service took the request.
 """
 
 from __future__ import annotations
@@ -11,12 +15,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import requests
-from azureml.core.compute import ComputeInstance, ComputeTarget
 
 from shared.logfmt import kv
 from shared.selection import Decision, Instance, Rules, select
@@ -25,8 +28,12 @@ from shared.workspace import Connection
 
 log = logging.getLogger(__name__)
 
-STOP_API_VERSION = "2024-04-01"
+API_VERSION = "2024-04-01"
 MAX_PARALLEL_STOPS = 16
+
+
+class ComputeListError(RuntimeError):
+    """The workspace's computes could not be listed; nothing was stopped."""
 
 
 class ComputeStopError(RuntimeError):
@@ -43,18 +50,25 @@ class Result:
     reason: str
 
 
-def list_instances(connection: Connection) -> list[Instance]:
+def list_instances(connection: Connection, headers: dict[str, str]) -> Iterator[Instance]:
     """Every compute instance of the workspace, from the one (paged) list call that carries states and tags."""
-    computes = ComputeTarget.list(connection.workspace)
-    return [
-        Instance(compute.name, compute.status.state if compute.status else "Unknown", dict(compute.tags or {}))
-        for compute in computes
-        if isinstance(compute, ComputeInstance)
-    ]
+    url: str | None = f"{connection.arm_url}{connection.arm_id}/computes?api-version={API_VERSION}"
+    while url:
+        response = requests.get(url, headers=headers, timeout=60)
+        if response.status_code >= 400:
+            raise ComputeListError(f"listing the computes of workspace {connection.workspace.name} failed: "
+                                   f"status={response.status_code}: {response.text[:300]}")
+        page = response.json()
+        for compute in page.get("value", []):
+            properties = compute.get("properties") or {}
+            if properties.get("computeType") == "ComputeInstance":
+                state = (properties.get("properties") or {}).get("state") or "Unknown"
+                yield Instance(compute["name"], state, dict(compute.get("tags") or {}))
+        url = page.get("nextLink")
 
 
 def stop_url(connection: Connection, name: str) -> str:
-    return f"{connection.arm_url}{connection.arm_id}/computes/{name}/stop?api-version={STOP_API_VERSION}"
+    return f"{connection.arm_url}{connection.arm_id}/computes/{name}/stop?api-version={API_VERSION}"
 
 
 def request_stop(connection: Connection, name: str, headers: dict[str, str]) -> str:
@@ -87,9 +101,9 @@ def stop_instances(connection: Connection, settings: ComputeSettings,
     """One tick of StopComputeTimer; raises ComputeStopError after all were tried if any stop failed."""
     started = clock()
     rules = Rules(settings.include, settings.exclude, settings.exempt_tag)
-    decisions = select(list_instances(connection), rules)
+    headers = connection.auth.get_authentication_header()
+    decisions = select(list_instances(connection, headers), rules)
     to_stop = sum(decision.action == "stop" for decision in decisions)
-    headers = connection.auth.get_authentication_header() if to_stop and not settings.dry_run else {}
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_STOPS, to_stop))) as pool:
         results = list(pool.map(lambda d: _act(connection, d, headers, settings.dry_run), decisions))
     for result in results:

@@ -9,13 +9,21 @@ import os
 from datetime import datetime, timedelta, timezone
 
 import azure.functions as func
-from azure.functions.meta import Datum
-from azure.functions.timer import TimerRequestConverter
 import pytest
 import responses
+from azure.functions.meta import Datum
+from azure.functions.timer import TimerRequestConverter
 
 from shared.workspace import forget_cached_workspaces
-from tests.fakeazure import CLIENT_ID, CLIENT_SECRET, RESOURCE_GROUP, SUBSCRIPTION, TENANT, WORKSPACE, FakeAzure
+from tests.fakeazure import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    RESOURCE_GROUP,
+    SUBSCRIPTION,
+    TENANT,
+    WORKSPACE,
+    FakeAzure,
+)
 
 APP_PREFIXES = ("AZURE_", "AML_", "RUN_PIPELINE_", "STOP_COMPUTE_", "IDENTITY_", "MSI_")
 

@@ -61,6 +61,7 @@ class FakeInstance:
     tags: dict = field(default_factory=dict)
     compute_type: str = "ComputeInstance"
     stop_status: int | None = None  # answer the stop call with this status instead of acting
+    stops_after_listing: bool = False  # someone else stops it right after a list call reported it
     stops: int = 0
 
     def payload(self, ws_id: str) -> dict:
@@ -221,6 +222,7 @@ class FakeAzure:
             ("GET", rf"{ARM}/subscriptions\?", self._subscriptions),
             ("GET", rf"{ARM}{_WS_PATH}\?", self._workspace),
             ("POST", rf"{ARM}{_WS_PATH}/computes/(?P<name>[^/]+)/stop", self._stop),
+            ("GET", rf"{ARM}{_WS_PATH}/computes(\?|$)", self._computes),
             ("GET", rf"https://{REGION}\.api\.azureml\.ms/discovery", self._discovery),
             ("GET", rf"https://{REGION}\.api\.azureml\.ms/rp/workspaces{_WS_PATH}/computes/(?P<name>[^/?]+)",
              self._compute),
@@ -421,9 +423,12 @@ class FakeAzure:
         body = {"value": [instance.payload(self.ws_id) for instance in page]}
         for instance in page:
             self._settle(instance)
+            if instance.stops_after_listing:
+                instance.state = "Stopped"
         if start + COMPUTE_PAGE_SIZE < len(names):
             base = request.url.split("?")[0]
-            body["nextLink"] = f"{base}?api-version=2020-02-02&$skipToken={start + COMPUTE_PAGE_SIZE}"
+            version = query.get("api-version", "")
+            body["nextLink"] = f"{base}?api-version={version}&$skipToken={start + COMPUTE_PAGE_SIZE}"
         return self._json(200, body)
 
     def _compute(self, request, match):

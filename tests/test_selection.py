@@ -1,0 +1,97 @@
+"""Selection rules of StopComputeTimer, as a pure function: no Azure, fake or real."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.selection import Decision, Instance, Rules, select
+
+
+def decisions(instances: list[Instance], **rules) -> dict[str, tuple[str, str]]:
+    return {d.name: (d.action, d.reason) for d in select(instances, Rules(**rules))}
+
+
+def test_only_running_instances_are_stopped():
+    states = ["Running", "JobRunning", "Starting", "Stopping", "Stopped", "Creating", "CreateFailed", "Deleting",
+              "Restarting", "SettingUp", "SetupFailed", "UserSettingUp", "UserSetupFailed", "Unknown", "Unusable"]
+    result = decisions([Instance(f"ci-{i}", state) for i, state in enumerate(states)])
+
+    assert result.pop("ci-0") == ("stop", "running")
+    assert set(result.values()) == {("skip", "not_running")}
+
+
+def test_empty_include_means_every_instance():
+    assert decisions([Instance("a", "Running"), Instance("b", "Running")]) == {
+        "a": ("stop", "running"), "b": ("stop", "running")}
+
+
+def test_include_by_name_and_by_glob():
+    instances = [Instance(n, "Running") for n in ("gpu-alice", "gpu-bob", "cpu-carol", "dev")]
+
+    result = decisions(instances, include=("gpu-*", "dev"))
+
+    assert result == {"gpu-alice": ("stop", "running"), "gpu-bob": ("stop", "running"),
+                      "cpu-carol": ("skip", "not_included"), "dev": ("stop", "running")}
+
+
+def test_exclude_by_name_and_by_glob_wins_over_include():
+    instances = [Instance(n, "Running") for n in ("gpu-alice", "gpu-bob", "cpu-carol")]
+
+    result = decisions(instances, include=("gpu-*", "cpu-*"), exclude=("gpu-b?b", "cpu-carol"))
+
+    assert result == {"gpu-alice": ("stop", "running"), "gpu-bob": ("skip", "excluded"),
+                      "cpu-carol": ("skip", "excluded")}
+
+
+def test_glob_character_classes():
+    instances = [Instance(n, "Running") for n in ("ci-1", "ci-2", "ci-x")]
+
+    assert decisions(instances, include=("ci-[0-9]",))["ci-x"] == ("skip", "not_included")
+    assert decisions(instances, exclude=("ci-[!0-9]",))["ci-x"] == ("skip", "excluded")
+
+
+def test_patterns_match_names_case_insensitively():
+    assert decisions([Instance("GPU-Alice", "Running")], include=("gpu-*",)) == {"GPU-Alice": ("stop", "running")}
+
+
+def test_exempt_tag_keeps_an_instance_running():
+    instances = [Instance("keep", "Running", {"autostop": "false"}), Instance("stop", "Running", {"team": "a"})]
+
+    assert decisions(instances) == {"keep": ("skip", "exempt_tag"), "stop": ("stop", "running")}
+
+
+def test_exempt_tag_matches_case_insensitively():
+    instances = [Instance("a", "Running", {"AutoStop": "FALSE"}), Instance("b", "Running", {"autostop": " False "})]
+
+    assert set(decisions(instances).values()) == {("skip", "exempt_tag")}
+
+
+def test_exempt_tag_needs_the_value_too():
+    assert decisions([Instance("a", "Running", {"autostop": "true"})]) == {"a": ("stop", "running")}
+
+
+def test_custom_exempt_tag():
+    instances = [Instance("a", "Running", {"Keep-Alive": "Yes"}), Instance("b", "Running", {"autostop": "false"})]
+
+    assert decisions(instances, exempt_tag=("keep-alive", "yes")) == {
+        "a": ("skip", "exempt_tag"), "b": ("stop", "running")}
+
+
+@pytest.mark.parametrize(
+    ("rules", "reason"),
+    [({"exclude": ("x",), "include": ("y",)}, "excluded"), ({"include": ("y",)}, "not_included"), ({}, "exempt_tag")],
+)
+def test_the_first_reason_that_applies_is_reported(rules, reason):
+    instance = Instance("x", "Stopped", {"autostop": "false"})
+
+    assert select([instance], Rules(**rules)) == [Decision("x", "Stopped", "skip", reason)]
+
+
+def test_decisions_are_sorted_by_name():
+    names = [d.name for d in select([Instance(n, "Running") for n in ("b", "C", "a")], Rules())]
+
+    assert names == ["a", "b", "C"]
+
+
+def test_no_instances_no_decisions():
+    assert select([], Rules()) == []

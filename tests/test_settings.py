@@ -1,0 +1,174 @@
+"""App settings: parsing, defaults, and one clear error naming every bad setting (pure, no Azure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.settings import (
+    DEFAULT_EXPERIMENT,
+    DEFAULT_RETRY_BUDGET_SECONDS,
+    ConfigError,
+    load_compute_settings,
+    load_pipeline_settings,
+)
+from tests.conftest import BASE_SETTINGS
+from tests.fakeazure import CLIENT_SECRET
+
+PIPELINE_ID = "77777777-7777-7777-7777-777777777777"
+PIPELINE = {**BASE_SETTINGS, "RUN_PIPELINE_ID": PIPELINE_ID}
+COMPUTE = dict(BASE_SETTINGS)
+
+
+def with_(base: dict, **overrides: str | None) -> dict:
+    merged = {**base, **overrides}
+    return {k: v for k, v in merged.items() if v is not None}
+
+
+def test_pipeline_defaults():
+    settings = load_pipeline_settings(PIPELINE)
+
+    assert settings.experiment == DEFAULT_EXPERIMENT and settings.parameters == {}
+    assert settings.skip_if_active is False and settings.wait_minutes == 0
+    assert settings.azure.cloud == "AzureCloud" and settings.azure.retry_budget_seconds == DEFAULT_RETRY_BUDGET_SECONDS
+
+
+def test_compute_defaults():
+    settings = load_compute_settings(COMPUTE)
+
+    assert settings.include == () and settings.exclude == ()
+    assert settings.exempt_tag == ("autostop", "false") and settings.dry_run is False
+
+
+@pytest.mark.parametrize("text", ["true", "TRUE", "1", "yes", "Yes", " true "])
+def test_true_booleans(text):
+    assert load_compute_settings(with_(COMPUTE, STOP_COMPUTE_DRY_RUN=text)).dry_run is True
+
+
+@pytest.mark.parametrize("text", ["false", "False", "0", "no", "NO", ""])
+def test_false_booleans(text):
+    assert load_compute_settings(with_(COMPUTE, STOP_COMPUTE_DRY_RUN=text)).dry_run is False
+
+
+def test_values_are_trimmed_and_lists_split():
+    settings = load_compute_settings(with_(COMPUTE, STOP_COMPUTE_INCLUDE=" gpu-* , dev ,ci-[0-9]",
+                                           STOP_COMPUTE_EXEMPT_TAG=" keep = Yes ", AML_CLOUD="azurechinacloud"))
+
+    assert settings.include == ("gpu-*", "dev", "ci-[0-9]")
+    assert settings.exempt_tag == ("keep", "Yes") and settings.azure.cloud == "AzureChinaCloud"
+
+
+def test_parameters_and_wait():
+    settings = load_pipeline_settings(with_(PIPELINE, RUN_PIPELINE_PARAMETERS='{"a": 1, "b": "x", "c": false}',
+                                            RUN_PIPELINE_WAIT_MINUTES="9", RUN_PIPELINE_SKIP_IF_ACTIVE="1"))
+
+    assert settings.parameters == {"a": 1, "b": "x", "c": False}
+    assert settings.wait_minutes == 9 and settings.skip_if_active is True
+
+
+def test_managed_identity_needs_no_tenant_or_client():
+    settings = load_pipeline_settings(with_(PIPELINE, AZURE_CLIENT_SECRET=None, AZURE_CLIENT_ID=None,
+                                            AZURE_TENANT_ID=None))
+
+    assert settings.azure.uses_service_principal is False and settings.azure.client_id is None
+
+
+def test_tenant_may_be_a_domain():
+    assert load_pipeline_settings(with_(PIPELINE, AZURE_TENANT_ID="contoso.onmicrosoft.com")).azure.tenant_id
+
+
+def test_secret_is_not_in_the_settings_repr():
+    assert CLIENT_SECRET not in repr(load_pipeline_settings(PIPELINE))
+
+
+BAD_PIPELINE = [
+    ({"AML_SUBSCRIPTION_ID": None}, "AML_SUBSCRIPTION_ID is missing"),
+    ({"AML_SUBSCRIPTION_ID": ""}, "AML_SUBSCRIPTION_ID is missing"),
+    ({"AML_SUBSCRIPTION_ID": "   "}, "AML_SUBSCRIPTION_ID is missing"),
+    ({"AML_SUBSCRIPTION_ID": "1234"}, "AML_SUBSCRIPTION_ID='1234' is not valid"),
+    ({"AML_RESOURCE_GROUP": None}, "AML_RESOURCE_GROUP is missing"),
+    ({"AML_RESOURCE_GROUP": "rg with spaces"}, "AML_RESOURCE_GROUP='rg with spaces' is not valid"),
+    ({"AML_RESOURCE_GROUP": "ends-with-dot."}, "AML_RESOURCE_GROUP='ends-with-dot.' is not valid"),
+    ({"AML_WORKSPACE_NAME": None}, "AML_WORKSPACE_NAME is missing"),
+    ({"AML_WORKSPACE_NAME": "-leading-hyphen"}, "AML_WORKSPACE_NAME='-leading-hyphen' is not valid"),
+    ({"AML_WORKSPACE_NAME": "x" * 40}, "AML_WORKSPACE_NAME="),
+    ({"AML_CLOUD": "AzureGermanCloud"}, "AML_CLOUD='AzureGermanCloud' is not valid"),
+    ({"AML_RETRY_BUDGET_SECONDS": "soon"}, "AML_RETRY_BUDGET_SECONDS='soon' is not valid"),
+    ({"AML_RETRY_BUDGET_SECONDS": "-1"}, "AML_RETRY_BUDGET_SECONDS='-1' is not valid"),
+    ({"AML_RETRY_BUDGET_SECONDS": "99999"}, "AML_RETRY_BUDGET_SECONDS='99999' is not valid"),
+    ({"AZURE_CLIENT_ID": "my-app"}, "AZURE_CLIENT_ID='my-app' is not valid"),
+    ({"AZURE_CLIENT_ID": None}, "AZURE_CLIENT_ID is missing: a service principal"),
+    ({"AZURE_TENANT_ID": None}, "AZURE_TENANT_ID is missing: a service principal"),
+    ({"AZURE_TENANT_ID": "not a tenant"}, "AZURE_TENANT_ID='not a tenant' is not valid"),
+    ({"RUN_PIPELINE_SCHEDULE": None}, "RUN_PIPELINE_SCHEDULE is missing"),
+    ({"RUN_PIPELINE_SCHEDULE": "0 25 21 * *"}, "RUN_PIPELINE_SCHEDULE='0 25 21 * *' is not a valid schedule"),
+    ({"RUN_PIPELINE_SCHEDULE": "0 0 0 * * 7"}, "is not a valid schedule"),
+    ({"RUN_PIPELINE_SCHEDULE": "01:00:00"}, "is not a valid schedule"),
+    ({"RUN_PIPELINE_SCHEDULE": "0 0 0 30 2 *"}, "is not a valid schedule"),
+    ({"RUN_PIPELINE_SCHEDULE": "0\t0 0 * * *"}, "is not a valid schedule"),
+    ({"RUN_PIPELINE_ID": None}, "RUN_PIPELINE_ID or RUN_PIPELINE_ENDPOINT_NAME is missing"),
+    ({"RUN_PIPELINE_ENDPOINT_NAME": "nightly"}, "are both set"),
+    ({"RUN_PIPELINE_ID": "abc"}, "RUN_PIPELINE_ID='abc' is not valid"),
+    ({"RUN_PIPELINE_ID": None, "RUN_PIPELINE_ENDPOINT_NAME": "bad name!"}, "RUN_PIPELINE_ENDPOINT_NAME="),
+    ({"RUN_PIPELINE_EXPERIMENT": "has space"}, "RUN_PIPELINE_EXPERIMENT='has space' is not valid"),
+    ({"RUN_PIPELINE_PARAMETERS": "{"}, "RUN_PIPELINE_PARAMETERS is not valid JSON"),
+    ({"RUN_PIPELINE_PARAMETERS": "'a'"}, "RUN_PIPELINE_PARAMETERS is not valid JSON"),
+    ({"RUN_PIPELINE_PARAMETERS": "42"}, "RUN_PIPELINE_PARAMETERS is a JSON int, not an object"),
+    ({"RUN_PIPELINE_PARAMETERS": '"text"'}, "RUN_PIPELINE_PARAMETERS is a JSON str, not an object"),
+    ({"RUN_PIPELINE_PARAMETERS": '{"a": [1]}'}, "RUN_PIPELINE_PARAMETERS has values"),
+    ({"RUN_PIPELINE_PARAMETERS": '{"a": null}'}, "RUN_PIPELINE_PARAMETERS has values"),
+    ({"RUN_PIPELINE_SKIP_IF_ACTIVE": "y"}, "RUN_PIPELINE_SKIP_IF_ACTIVE='y' is not a boolean"),
+    ({"RUN_PIPELINE_WAIT_MINUTES": "1.5"}, "RUN_PIPELINE_WAIT_MINUTES='1.5' is not valid"),
+    ({"RUN_PIPELINE_WAIT_MINUTES": "100000"}, "RUN_PIPELINE_WAIT_MINUTES='100000' is not valid"),
+]
+
+BAD_COMPUTE = [
+    ({"STOP_COMPUTE_SCHEDULE": None}, "STOP_COMPUTE_SCHEDULE is missing"),
+    ({"STOP_COMPUTE_SCHEDULE": "@daily"}, "STOP_COMPUTE_SCHEDULE='@daily' is not a valid schedule"),
+    ({"STOP_COMPUTE_SCHEDULE": "0 0 0 L * *"}, "is not a valid schedule"),
+    ({"STOP_COMPUTE_INCLUDE": "gpu-[ab"}, "STOP_COMPUTE_INCLUDE has invalid entries ['gpu-[ab']"),
+    ({"STOP_COMPUTE_INCLUDE": "a,,b"}, "STOP_COMPUTE_INCLUDE has invalid entries ['']"),
+    ({"STOP_COMPUTE_INCLUDE": "name with space"}, "STOP_COMPUTE_INCLUDE has invalid entries"),
+    ({"STOP_COMPUTE_EXCLUDE": "ok,bad]"}, "STOP_COMPUTE_EXCLUDE has invalid entries ['bad]']"),
+    ({"STOP_COMPUTE_EXCLUDE": "ci/1"}, "STOP_COMPUTE_EXCLUDE has invalid entries"),
+    ({"STOP_COMPUTE_EXEMPT_TAG": "autostop"}, "STOP_COMPUTE_EXEMPT_TAG='autostop' is not valid"),
+    ({"STOP_COMPUTE_EXEMPT_TAG": "=false"}, "STOP_COMPUTE_EXEMPT_TAG='=false' is not valid"),
+    ({"STOP_COMPUTE_EXEMPT_TAG": "autostop="}, "STOP_COMPUTE_EXEMPT_TAG='autostop=' is not valid"),
+    ({"STOP_COMPUTE_DRY_RUN": "dry"}, "STOP_COMPUTE_DRY_RUN='dry' is not a boolean"),
+    ({"STOP_COMPUTE_DRY_RUN": "2"}, "STOP_COMPUTE_DRY_RUN='2' is not a boolean"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "fragment"), BAD_PIPELINE)
+def test_bad_pipeline_setting_is_named(overrides, fragment):
+    with pytest.raises(ConfigError) as error:
+        load_pipeline_settings(with_(PIPELINE, **overrides))
+
+    assert fragment in str(error.value)
+    assert len(error.value.problems) == 1, error.value.problems
+    assert CLIENT_SECRET not in str(error.value)
+
+
+@pytest.mark.parametrize(("overrides", "fragment"), BAD_COMPUTE)
+def test_bad_compute_setting_is_named(overrides, fragment):
+    with pytest.raises(ConfigError) as error:
+        load_compute_settings(with_(COMPUTE, **overrides))
+
+    assert fragment in str(error.value)
+    assert len(error.value.problems) == 1, error.value.problems
+    assert CLIENT_SECRET not in str(error.value)
+
+
+def test_an_empty_environment_names_every_required_setting():
+    with pytest.raises(ConfigError) as error:
+        load_pipeline_settings({})
+
+    for name in ("AML_SUBSCRIPTION_ID", "AML_RESOURCE_GROUP", "AML_WORKSPACE_NAME", "RUN_PIPELINE_SCHEDULE",
+                 "RUN_PIPELINE_ID or RUN_PIPELINE_ENDPOINT_NAME"):
+        assert name in str(error.value)
+
+
+def test_a_secret_typed_into_another_setting_is_not_echoed_as_the_secret():
+    with pytest.raises(ConfigError) as error:
+        load_pipeline_settings(with_(PIPELINE, AZURE_CLIENT_ID=None))
+
+    assert CLIENT_SECRET not in str(error.value) and "AZURE_CLIENT_SECRET is set" in str(error.value)
