@@ -10,8 +10,8 @@ import logging
 import os
 import re
 import time
+from urllib.parse import urlencode
 
-import requests
 from azureml.core.authentication import (
     AbstractAuthentication,
     ServicePrincipalAuthentication,
@@ -19,6 +19,7 @@ from azureml.core.authentication import (
 )
 
 from shared.logfmt import kv
+from shared.retry import RetryBudget, send, with_retries
 from shared.settings import AzureSettings
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 IDENTITY_API_VERSION = "2019-08-01"
 _AADSTS = re.compile(r"AADSTS\d+")
 _TOKEN_MARGIN_SECONDS = 300
+# The identity endpoint is local to the host: its own short retry budget, whatever the tick's.
+IDENTITY_RETRY_SECONDS = 30.0
 
 
 class SignInError(RuntimeError):
@@ -56,7 +59,9 @@ class ManagedIdentityTokens:
         params = {"resource": resource, "api-version": IDENTITY_API_VERSION}
         if self.client_id:
             params["client_id"] = self.client_id
-        response = requests.get(endpoint, params=params, headers={"X-IDENTITY-HEADER": header}, timeout=30)
+        url = f"{endpoint}?{urlencode(params)}"
+        headers = {"X-IDENTITY-HEADER": header}
+        response = send(RetryBudget(IDENTITY_RETRY_SECONDS), "identity_token", "GET", url, headers)
         if response.status_code != 200:
             raise SignInError(
                 f"sign-in failed: mode=managed_identity client_id={self.client_id or 'system-assigned'} "
@@ -84,10 +89,10 @@ def build_auth(settings: AzureSettings) -> AbstractAuthentication:
     return TokenAuthentication(ManagedIdentityTokens(settings.client_id), cloud=settings.cloud)
 
 
-def sign_in(settings: AzureSettings, auth: AbstractAuthentication) -> dict[str, str]:
+def sign_in(settings: AzureSettings, auth: AbstractAuthentication, budget: RetryBudget) -> dict[str, str]:
     """Get the ARM token now, so a bad identity fails with one clear message; returns the auth header."""
     try:
-        return auth.get_authentication_header()
+        return with_retries(budget, "sign_in", auth.get_authentication_header)
     except SignInError:
         raise
     except Exception as error:  # the SDK wraps msal errors in several exception types

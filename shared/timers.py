@@ -15,6 +15,7 @@ import azure.functions as func
 from shared.compute import Result, stop_instances
 from shared.logfmt import kv
 from shared.pipelines import Outcome, run_pipeline
+from shared.retry import RetryBudget, bound_sdk_backoff
 from shared.settings import load_compute_settings, load_pipeline_settings
 from shared.tick import Tick, tick_of
 from shared.workspace import connect
@@ -28,14 +29,21 @@ def _log_tick(function_name: str, tick: Tick) -> None:
     log.log(level, kv("tick", function=function_name, tick=tick.id, past_due=tick.past_due, source=tick.source))
 
 
+def start_budget(seconds: float) -> RetryBudget:
+    """This tick's retry budget; the SDK's own retry waits are scaled to fit in it too."""
+    bound_sdk_backoff(seconds)
+    return RetryBudget(seconds)
+
+
 def run_pipeline_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = None,
                       function_name: str = "RunPipelineTimer") -> Outcome:
     """RunPipelineTimer: submit the configured pipeline once for this tick."""
     settings = load_pipeline_settings(os.environ if env is None else env)
     tick = tick_of(timer, settings.schedule, datetime.now(timezone.utc))
     _log_tick(function_name, tick)
-    with connect(settings.azure) as connection:
-        return run_pipeline(connection, settings, tick, function_name)
+    budget = start_budget(settings.azure.retry_budget_seconds)
+    with connect(settings.azure, budget) as connection:
+        return run_pipeline(connection, settings, tick, function_name, budget)
 
 
 def stop_compute_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = None,
@@ -44,5 +52,6 @@ def stop_compute_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = 
     settings = load_compute_settings(os.environ if env is None else env)
     tick = tick_of(timer, settings.schedule, datetime.now(timezone.utc))
     _log_tick(function_name, tick)
-    with connect(settings.azure) as connection:
-        return stop_instances(connection, settings)
+    budget = start_budget(settings.azure.retry_budget_seconds)
+    with connect(settings.azure, budget) as connection:
+        return stop_instances(connection, settings, budget)

@@ -20,6 +20,7 @@ from azureml.core.authentication import AbstractAuthentication
 
 from shared.auth import build_auth, sign_in
 from shared.logfmt import kv
+from shared.retry import RetryBudget, classify, with_retries
 from shared.settings import AzureSettings
 
 log = logging.getLogger(__name__)
@@ -71,17 +72,19 @@ def _describe(settings: AzureSettings) -> str:
             f"subscription={settings.subscription_id}")
 
 
-def _lookup(settings: AzureSettings) -> Connection:
+def _lookup(settings: AzureSettings, budget: RetryBudget) -> Connection:
     auth = build_auth(settings)
-    sign_in(settings, auth)
+    sign_in(settings, auth, budget)
     try:
-        workspace = Workspace(
+        workspace = with_retries(budget, "get_workspace", lambda: Workspace(
             subscription_id=settings.subscription_id,
             resource_group=settings.resource_group,
             workspace_name=settings.workspace_name,
             auth=auth,
-        )
+        ))
     except Exception as error:  # the SDK raises several types for "not found" and "forbidden"
+        if classify(error)[0]:
+            raise  # a transient failure that outlasted the retry budget: the last error, as it is
         text = str(error)
         found = _ARM_CODE.search(text)
         # The SDK turns ARM's 404 into "Workspace not found." without the ARM error code.
@@ -100,12 +103,12 @@ def _lookup(settings: AzureSettings) -> Connection:
 
 
 @contextmanager
-def connect(settings: AzureSettings) -> Iterator[Connection]:
+def connect(settings: AzureSettings, budget: RetryBudget) -> Iterator[Connection]:
     """Yield the workspace connection for one tick; forget it if the tick fails."""
     key = _cache_key(settings)
     connection = _connections.get(key)
     if connection is None:
-        connection = _connections[key] = _lookup(settings)
+        connection = _connections[key] = _lookup(settings, budget)
     else:
         log.info(kv("workspace", name=connection.workspace.name, resource_group=connection.workspace.resource_group,
                     reused=True))

@@ -6,16 +6,26 @@ import importlib
 import json
 import logging
 import os
+import shutil
+import tempfile
+import threading
 from datetime import datetime, timedelta, timezone
 
-import azure.functions as func
-import pytest
-import responses
-from azure.functions.meta import Datum
-from azure.functions.timer import TimerRequestConverter
+# The SDK fixes its discovery cache path (~/.azureml/.discovery) from HOME when it is first imported, so HOME
+# points at a throw-away folder before anything imports it; each test then starts with that folder empty.
+SESSION_HOME = tempfile.mkdtemp(prefix="aml-timer-tests-home-")
+os.environ["HOME"] = os.environ["USERPROFILE"] = SESSION_HOME
 
-from shared.workspace import forget_cached_workspaces
-from tests.fakeazure import (
+import azure.functions as func  # noqa: E402
+import pytest  # noqa: E402
+import responses  # noqa: E402
+from azure.functions.meta import Datum  # noqa: E402
+from azure.functions.timer import TimerRequestConverter  # noqa: E402
+from azureml._restclient import clientbase  # noqa: E402
+
+from shared import pipelines, retry  # noqa: E402
+from shared.workspace import forget_cached_workspaces  # noqa: E402
+from tests.fakeazure import (  # noqa: E402
     CLIENT_ID,
     CLIENT_SECRET,
     RESOURCE_GROUP,
@@ -39,17 +49,89 @@ BASE_SETTINGS = {
 }
 
 
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(self.format(record))
+
+
 @pytest.fixture(autouse=True)
-def isolated_process(tmp_path, monkeypatch):
-    """Each test starts like a fresh Functions process: clean HOME (the SDK writes there), no app settings."""
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("USERPROFILE", str(tmp_path))
+def no_secret_in_logs():
+    """Suite-wide: the secret never reaches a log record of any logger, at any level (the SDK's DEBUG included)."""
+    records, root = _Records(), logging.getLogger()
+    level = root.level
+    root.setLevel(logging.DEBUG)
+    root.addHandler(records)
+    yield
+    root.removeHandler(records)
+    root.setLevel(level)
+    leaked = [message for message in records.messages if CLIENT_SECRET in message]
+    assert not leaked, f"the client secret reached {len(leaked)} log record(s)"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Suite-wide: the secret never reaches stdout, stderr or the exception a test ended with."""
+    outcome = yield
+    report = outcome.get_result()
+    texts = [content for _, content in report.sections]
+    if call.excinfo is not None:
+        texts.append(f"{call.excinfo.value!r} {call.excinfo.value.__cause__!r}")
+    if report.passed and any(CLIENT_SECRET in text for text in texts):
+        report.outcome = "failed"
+        report.longrepr = f"the client secret appeared in captured output of {item.nodeid}"
+
+
+@pytest.fixture(autouse=True)
+def isolated_process(monkeypatch):
+    """Each test starts like a fresh Functions process: no SDK cache under HOME, no app settings, no workspace."""
+    shutil.rmtree(os.path.join(SESSION_HOME, ".azureml"), ignore_errors=True)
     for name in list(os.environ):
         if name.startswith(APP_PREFIXES):
             monkeypatch.delenv(name)
     forget_cached_workspaces()
     yield
     forget_cached_workspaces()
+
+
+class VirtualClock:
+    """Stands in for a module's `time`: sleeping advances the clock at once, so retries and waits cost no time."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.slept: list[float] = []
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.slept.append(seconds)
+            self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def retry_clock(monkeypatch) -> VirtualClock:
+    """Retry waits are virtual in every test; `retry_clock.slept` shows what the app would have waited."""
+    clock = VirtualClock()
+    monkeypatch.setattr(retry, "time", clock)
+    # The SDK's REST client sleeps before its own retries (bounded by the app, see shared.retry): virtual too.
+    monkeypatch.setattr(clientbase, "time", clock)
+    for name in ("DEFAULT_BACKOFF", "DEFAULT_500_BACKOFF", "DEFAULT_503_BACKOFF"):
+        monkeypatch.setattr(clientbase, name, getattr(clientbase, name))
+    return clock
+
+
+@pytest.fixture
+def pipeline_clock(monkeypatch) -> VirtualClock:
+    """RUN_PIPELINE_WAIT_MINUTES polling without real waiting."""
+    clock = VirtualClock()
+    monkeypatch.setattr(pipelines, "time", clock)
+    return clock
 
 
 @pytest.fixture

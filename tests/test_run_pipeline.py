@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from shared import pipelines
 from shared.auth import SignInError
 from shared.pipelines import PipelineError
 from shared.settings import DEFAULT_EXPERIMENT, ConfigError
@@ -24,28 +23,6 @@ def only_run(fake):
 
 def lines(logs, prefix: str) -> list[str]:
     return [record.getMessage() for record in logs.records if record.getMessage().startswith(prefix)]
-
-
-class FakeClock:
-    """Stands in for the `time` module of shared.pipelines: sleeping advances the clock instantly."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fake_clock = FakeClock()
-    monkeypatch.setattr(pipelines, "time", fake_clock)
-    return fake_clock
 
 
 def test_submits_published_pipeline_by_id_into_default_experiment_and_returns(fake, settings, timer, logs):
@@ -254,7 +231,7 @@ def test_skip_if_active_for_an_endpoint_looks_at_its_current_default_pipeline(fa
     assert f"run_id={blocking.run_id}" in lines(logs, "pipeline action=skipped_active")[0]
 
 
-def test_wait_returns_when_the_run_completes(fake, settings, timer, logs, clock):
+def test_wait_returns_when_the_run_completes(fake, settings, timer, logs, pipeline_clock):
     fake.run_statuses = ["NotStarted", "Running", "Running", "Completed"]
     settings(RUN_PIPELINE_ID=fake.add_published_pipeline(), RUN_PIPELINE_WAIT_MINUTES="10")
 
@@ -262,11 +239,11 @@ def test_wait_returns_when_the_run_completes(fake, settings, timer, logs, clock)
 
     [line] = lines(logs, "pipeline action=completed")
     assert f"run_id={only_run(fake).run_id}" in line and "status=Completed" in line
-    assert clock.slept and sum(clock.slept) < 600
+    assert pipeline_clock.slept and sum(pipeline_clock.slept) < 600
 
 
 @pytest.mark.parametrize("final", ["Failed", "Canceled"])
-def test_wait_fails_the_invocation_when_the_run_ends_badly(fake, settings, timer, clock, final):
+def test_wait_fails_the_invocation_when_the_run_ends_badly(fake, settings, timer, pipeline_clock, final):
     fake.run_statuses = ["Running", final]
     settings(RUN_PIPELINE_ID=fake.add_published_pipeline(), RUN_PIPELINE_WAIT_MINUTES="5")
 
@@ -276,7 +253,7 @@ def test_wait_fails_the_invocation_when_the_run_ends_badly(fake, settings, timer
     assert f"run {only_run(fake).run_id} ended {final}" in str(error.value)
 
 
-def test_wait_fails_when_the_run_is_still_going_at_the_deadline(fake, settings, timer, clock):
+def test_wait_fails_when_the_run_is_still_going_at_the_deadline(fake, settings, timer, pipeline_clock):
     fake.run_statuses = ["Running"]
     settings(RUN_PIPELINE_ID=fake.add_published_pipeline(), RUN_PIPELINE_WAIT_MINUTES="2")
 
@@ -284,10 +261,10 @@ def test_wait_fails_when_the_run_is_still_going_at_the_deadline(fake, settings, 
         run_pipeline_timer(timer)
 
     assert f"run {only_run(fake).run_id} is still Running after RUN_PIPELINE_WAIT_MINUTES=2" in str(error.value)
-    assert sum(clock.slept) == pytest.approx(120)
+    assert sum(pipeline_clock.slept) == pytest.approx(120)
 
 
-def test_wait_prints_nothing_to_stdout(fake, settings, timer, clock, capsys):
+def test_wait_prints_nothing_to_stdout(fake, settings, timer, pipeline_clock, capsys):
     fake.run_statuses = ["Running", "Completed"]
     settings(RUN_PIPELINE_ID=fake.add_published_pipeline(), RUN_PIPELINE_WAIT_MINUTES="1")
 

@@ -138,7 +138,7 @@ def test_one_failing_stop_does_not_prevent_the_others_and_fails_the_invocation(f
 
     assert states(fake) == {**{f"ci-{i}": "Stopping" for i in range(6)}, "ci-3": "Running"}
     assert "1 of 6 compute instance(s) could not be stopped" in str(error.value)
-    assert "ci-3: status=500" in str(error.value)
+    assert "ci-3: stop: status=500" in str(error.value)
     assert compute_lines(logs)["ci-3"]["action"] == "failed"
     assert summary(logs)["failed"] == "1" and summary(logs)["stopped"] == "5"
 
@@ -152,6 +152,7 @@ def test_every_failed_instance_is_named(fake, settings, timer):
         stop_compute_timer(timer)
 
     assert all(f"{name}: status=403" in str(error.value) for name in ("a", "b", "c"))
+    assert all(instance.stops == 1 for instance in fake.instances.values()), "a 403 is not retried"
 
 
 def test_conflict_on_an_instance_that_stopped_meanwhile_is_not_a_failure(fake, settings, timer, logs):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import re
 import threading
 import time
@@ -39,6 +40,8 @@ DATA_TYPES = ("AnyFile", "AzureBlobReference", "AzureDataLakeReference", "AzureF
               "AzureSqlDatabaseReference", "AzurePostgresDatabaseReference", "AzureDataLakeGen2Reference",
               "AzureMLDataset", "AzureMySqlDatabaseReference", "DBFSReference", "AnyDirectory")
 
+# What chaos injects: throttling with and without Retry-After, server errors, a dropped connection.
+CHAOS_FAULTS = [(429, {"Retry-After": "2"}), (429, {}), (500, {}), (502, {}), (503, {}), (504, {}), (None, {})]
 _WS_PATH = (r"/+subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
             r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws>[^/?]+)")
 
@@ -172,6 +175,7 @@ class FakeAzure:
         self.runs: dict[str, FakeRun] = {}
         self.run_statuses: list[str] = ["NotStarted", "Running", "Completed"]
         self.faults: list[Fault] = []
+        self._seen: dict[tuple[str, str], int] = {}
 
     # ----- seeding ------------------------------------------------------------------------------------------
     @property
@@ -258,6 +262,24 @@ class FakeAzure:
         self.faults.append(fault)
         return fault
 
+    def chaos(self, rate: float, seed: int) -> None:
+        """Answer about `rate` of all requests with a transient failure, chosen from `seed` and the request alone.
+
+        Each (method, url, n-th time seen) decides for itself, so the same calls fail whatever the thread timing.
+        Half the failed POSTs are lost answers: the service acted, the caller never heard.
+        """
+        self.chaos_rate, self.chaos_seed = rate, seed
+
+    def _chaos_fault(self, method: str, url: str) -> Fault | None:
+        if not getattr(self, "chaos_rate", 0):
+            return None
+        seen = self._seen[(method, url)] = self._seen.get((method, url), 0) + 1
+        rng = random.Random(f"{self.chaos_seed}:{method}:{url}:{seen}")
+        if rng.random() >= self.chaos_rate:
+            return None
+        status, headers = rng.choice(CHAOS_FAULTS)
+        return Fault(method, re.compile(""), status, 0, method == "POST" and rng.random() < 0.5, headers)
+
     def _wrap(self, pattern: str, handler: Callable) -> Callable:
         compiled = re.compile(pattern)
 
@@ -267,6 +289,8 @@ class FakeAzure:
                 fault = next((f for f in self.faults if f.applies(request.method, request.url)), None)
                 if fault is not None:
                     fault.times -= 1
+                else:
+                    fault = self._chaos_fault(request.method, request.url)
             if self.latency:
                 time.sleep(self.latency)
             with self.lock:

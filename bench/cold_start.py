@@ -1,0 +1,95 @@
+"""Cold start: import times in a fresh interpreter, and the first StopComputeTimer tick of a fresh process.
+
+    python bench/cold_start.py [--runs 5] [--latency-ms 20]
+
+Every figure is measured inside a child `python` (interpreter start-up excluded), cwd the repo root, HOME a new
+temp dir; each is the median of --runs, the kinds interleaved run by run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import _common
+
+IMPORTS = ["azureml.core", "azureml.pipeline.core", "RunPipelineTimer", "StopComputeTimer"]
+INSTANCES, RUNNING = 20, 10
+
+IMPORT_CHILD = """
+import json, time
+started = time.perf_counter()
+import {module}
+print("BENCH", json.dumps({{"seconds": time.perf_counter() - started}}))
+"""
+
+# The app's import and its tick are timed; the fake's own import and seeding (test infrastructure) are not.
+TICK_CHILD = """
+import json, sys, time
+sys.path.insert(0, "bench")
+import _common
+started = time.perf_counter()
+import StopComputeTimer
+imported = time.perf_counter()
+from datetime import datetime, timezone
+_common.apply_settings()
+with _common.fake_azure({latency_ms}) as fake:
+    _common.seed_instances(fake, {instances}, {running})
+    ticking = time.perf_counter()
+    StopComputeTimer.main(_common.make_timer(datetime(2026, 11, 21, 21, 25, tzinfo=timezone.utc)))
+    done = time.perf_counter()
+print("BENCH", json.dumps({{"seconds": imported - started + done - ticking, "requests": len(fake.requests)}}))
+"""
+
+
+def child(code: str) -> dict:
+    """Run `code` in a fresh interpreter (cwd repo root, a new HOME, no app settings); return its BENCH figures."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith(_common.APP_PREFIXES)}
+    with tempfile.TemporaryDirectory(prefix="bench-home-") as home:
+        env["HOME"] = env["USERPROFILE"] = home
+        done = subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=_common.REPO_ROOT, env=env,
+                              capture_output=True, text=True, check=True)
+    [line] = [line for line in done.stdout.splitlines() if line.startswith("BENCH ")]
+    return json.loads(line.removeprefix("BENCH "))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    args = parser.parse_args()
+
+    tick_code = TICK_CHILD.format(latency_ms=args.latency_ms, instances=INSTANCES, running=RUNNING)
+    times: dict[str, list[float]] = {}
+    requests = set()
+    for _ in range(args.runs):
+        for module in IMPORTS:
+            times.setdefault(f"import {module}", []).append(child(IMPORT_CHILD.format(module=module))["seconds"])
+        tick = child(tick_code)
+        times.setdefault("first StopComputeTimer tick (imports included)", []).append(tick["seconds"])
+        requests.add(tick["requests"])
+
+    print(f"fresh interpreter, median of {args.runs} runs; the tick: {INSTANCES} instances, {RUNNING} Running, "
+          f"{args.latency_ms:g} ms per request (fake Azure)\n")
+    print(_common.table(
+        ["measure", "median s", "min s", "max s"],
+        [[name, *(f"{f(values):.3f}" for f in (_common.median, min, max))] for name, values in times.items()],
+    ))
+    [tick_requests] = requests
+    round_trips = tick_requests * args.latency_ms / 1000
+    baseline = _common.median(times["import azureml.core"]) + round_trips
+    first_tick = _common.median(times["first StopComputeTimer tick (imports included)"])
+    ratio = first_tick / baseline
+    print()
+    print(f"baseline: import azureml.core {_common.median(times['import azureml.core']):.3f} s + {tick_requests} "
+          f"requests x {args.latency_ms:g} ms = {baseline:.3f} s")
+    print(f"summary: first tick of a fresh process {first_tick:.3f} s = {ratio:.2f}x the baseline "
+          f"(target <= 1.5x: {'met' if ratio <= 1.5 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()

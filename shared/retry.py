@@ -1,0 +1,152 @@
+"""Retries of transient Azure failures within one tick's time budget (AML_RETRY_BUDGET_SECONDS).
+
+Transient: HTTP 429, 500, 502, 503, 504, dropped connections and timeouts. The wait is the service's
+`Retry-After` when it sends one, else exponential backoff with full jitter. The budget is charged with every wait
+and with the duration of every failed attempt, which includes any retrying the SDK did inside that call, so the
+sum of the SDK's retries and ours stays bounded by the budget plus one call. When the next wait would not fit,
+the tick ends with the last error.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import requests
+
+from shared.logfmt import kv
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+BASE_DELAY_SECONDS = 1.0
+MAX_DELAY_SECONDS = 30.0
+# How the SDK and msal word a transient status when they wrap it into their own exception types.
+_TRANSIENT_TEXT = re.compile(
+    r"\b(429|500|502|503|504)\b|Too Many Requests|Service Unavailable|Bad Gateway|Gateway Time-?out|"
+    r"temporarily unavailable|Connection aborted|RemoteDisconnected|Read timed out|ConnectTimeout",
+    re.IGNORECASE,
+)
+
+
+class TransientHttpError(RuntimeError):
+    """A response with a transient status, raised so the retry loop sees it like any other failure."""
+
+    def __init__(self, what: str, response: requests.Response):
+        self.status = response.status_code
+        self.retry_after = _retry_after(response)
+        super().__init__(f"{what}: status={response.status_code}: {response.text[:300]}")
+
+
+class RetryBudget:
+    """Seconds one tick may still spend on waits and failed attempts (summed over concurrent calls: conservative)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.remaining = seconds
+        self._lock = threading.Lock()
+
+    def charge(self, seconds: float) -> None:
+        with self._lock:
+            self.remaining -= seconds
+
+    def can_wait(self, seconds: float) -> bool:
+        return seconds <= self.remaining
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None  # an HTTP-date: fall back to our own backoff
+
+
+def _chain(error: BaseException):
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending += [current.__cause__, current.__context__, getattr(current, "inner_exception", None)]
+
+
+def classify(error: BaseException) -> tuple[bool, float | None]:
+    """(transient?, Retry-After seconds) for an exception, looking through the SDK's wrappers."""
+    for item in _chain(error):
+        if isinstance(item, TransientHttpError):
+            return True, item.retry_after
+        if isinstance(item, (requests.ConnectionError, requests.Timeout)):
+            return True, None
+        response = getattr(item, "response", None)
+        status = getattr(response, "status_code", None)
+        if isinstance(status, int):
+            return status in TRANSIENT_STATUS, _retry_after(response) if status in TRANSIENT_STATUS else None
+    return bool(_TRANSIENT_TEXT.search(str(error))), None
+
+
+def backoff(attempt: int) -> float:
+    """Full jitter: uniform in [0, min(cap, base * 2**(attempt - 1))]."""
+    return random.uniform(0, min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2 ** (attempt - 1)))
+
+
+def with_retries(budget: RetryBudget, what: str, call: Callable[[], T]) -> T:
+    """Run `call`, retrying transient failures while the budget lasts; other errors propagate at once."""
+    attempt = 0
+    while True:
+        started = time.monotonic()
+        try:
+            return call()
+        except Exception as error:  # classified below: anything not transient is re-raised unchanged
+            budget.charge(time.monotonic() - started)
+            transient, retry_after = classify(error)
+            if not transient:
+                raise
+            attempt += 1
+            delay = retry_after if retry_after is not None else backoff(attempt)
+            if not budget.can_wait(delay):
+                log.warning(kv("retry", call=what, attempt=attempt, action="gave_up",
+                               budget_s=budget.seconds, error=str(error).splitlines()[0][:200]))
+                raise
+            log.warning(kv("retry", call=what, attempt=attempt, action="wait", delay_s=round(delay, 2),
+                           error=str(error).splitlines()[0][:200]))
+            time.sleep(delay)
+            budget.charge(delay)
+
+
+def bound_sdk_backoff(budget_seconds: float) -> None:
+    """Scale the SDK REST client's own retry waits so its worst case fits in one budget.
+
+    Its discovery and history calls retry 3 times with waits of base x 1, 2, 4 (7 x base in all), where the base is
+    a fixed 32 s on a 429 and on 502/504/dropped connections, and 2-10 s on a 503. Those waits happen inside one SDK
+    call, out of this module's reach; the base is the SDK's module setting (its AZUREML_DEFAULT_BACKOFF knob).
+    """
+    from azureml._restclient import clientbase
+
+    base = max(1, int(budget_seconds // 8))
+    for name in ("DEFAULT_BACKOFF", "DEFAULT_500_BACKOFF", "DEFAULT_503_BACKOFF"):
+        setattr(clientbase, name, min(getattr(clientbase, name), base))
+
+
+def request_once(what: str, method: str, url: str, headers: dict[str, str], json: dict | None = None,
+                 timeout: float = 60) -> requests.Response:
+    """One REST attempt: a transient status raises TransientHttpError, any other response is returned."""
+    response = requests.request(method, url, headers=headers, json=json, timeout=timeout)
+    if response.status_code in TRANSIENT_STATUS:
+        raise TransientHttpError(what, response)
+    return response
+
+
+def send(budget: RetryBudget, what: str, method: str, url: str, headers: dict[str, str],
+         json: dict | None = None) -> requests.Response:
+    """One REST call with retries; returns the first non-transient response for the caller to interpret."""
+    return with_retries(budget, what, lambda: request_once(what, method, url, headers, json))
