@@ -47,18 +47,9 @@ def fresh_process() -> None:
 
 def base_settings() -> dict[str, str]:
     """The app settings of the tests (service principal, the fake's workspace), as the host exposes them."""
-    from tests.fakeazure import CLIENT_ID, CLIENT_SECRET, RESOURCE_GROUP, SUBSCRIPTION, TENANT, WORKSPACE
+    from tests.fakeazure import app_settings
 
-    return {
-        "AZURE_TENANT_ID": TENANT,
-        "AZURE_CLIENT_ID": CLIENT_ID,
-        "AZURE_CLIENT_SECRET": CLIENT_SECRET,
-        "AML_SUBSCRIPTION_ID": SUBSCRIPTION,
-        "AML_RESOURCE_GROUP": RESOURCE_GROUP,
-        "AML_WORKSPACE_NAME": WORKSPACE,
-        "RUN_PIPELINE_SCHEDULE": "0 0 3 * * *",
-        "STOP_COMPUTE_SCHEDULE": "0 25 21 * * *",
-    }
+    return app_settings()
 
 
 def apply_settings(**overrides: str) -> None:

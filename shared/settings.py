@@ -109,6 +109,10 @@ class _Reader:
             return None
         return value
 
+    def required_matching(self, name: str, pattern: re.Pattern, hint: str) -> str:
+        value = self.required(name, hint)
+        return (self.matching(name, value, pattern, hint) if value is not None else None) or ""
+
     def boolean(self, name: str, default: bool) -> bool:
         value = self.optional(name)
         if value is None:
@@ -194,27 +198,16 @@ def _read_azure(reader: _Reader) -> AzureSettings:
         tenant_id=tenant_id,
         client_id=client_id,
         client_secret=secret,
-        subscription_id=reader.matching(
-            "AML_SUBSCRIPTION_ID",
-            reader.required("AML_SUBSCRIPTION_ID", "the workspace's subscription id (a GUID)"),
-            _GUID,
-            "a subscription id GUID",
-        )
-        or "",
-        resource_group=reader.matching(
-            "AML_RESOURCE_GROUP",
-            reader.required("AML_RESOURCE_GROUP", "the workspace's resource group name"),
-            _RESOURCE_GROUP,
-            "a resource group name (1-90 letters, digits, '-', '_', '.', '(', ')')",
-        )
-        or "",
-        workspace_name=reader.matching(
-            "AML_WORKSPACE_NAME",
-            reader.required("AML_WORKSPACE_NAME", "the Azure Machine Learning workspace name"),
-            _WORKSPACE,
-            "a workspace name (2-33 letters, digits, '-', '_')",
-        )
-        or "",
+        subscription_id=reader.required_matching(
+            "AML_SUBSCRIPTION_ID", _GUID, "the workspace's subscription id (a GUID)"
+        ),
+        resource_group=reader.required_matching(
+            "AML_RESOURCE_GROUP", _RESOURCE_GROUP,
+            "the workspace's resource group name (1-90 letters, digits, '-', '_', '.', '(', ')')",
+        ),
+        workspace_name=reader.required_matching(
+            "AML_WORKSPACE_NAME", _WORKSPACE, "the workspace name (2-33 letters, digits, '-', '_')"
+        ),
         cloud=cloud or CLOUDS[0],
         retry_budget_seconds=reader.number(
             "AML_RETRY_BUDGET_SECONDS", DEFAULT_RETRY_BUDGET_SECONDS, 0, MAX_RETRY_BUDGET_SECONDS, float

@@ -25,28 +25,11 @@ from azureml._restclient import clientbase  # noqa: E402
 
 from shared import pipelines, retry  # noqa: E402
 from shared.workspace import forget_cached_workspaces  # noqa: E402
-from tests.fakeazure import (  # noqa: E402
-    CLIENT_ID,
-    CLIENT_SECRET,
-    RESOURCE_GROUP,
-    SUBSCRIPTION,
-    TENANT,
-    WORKSPACE,
-    FakeAzure,
-)
+from tests.fakeazure import CLIENT_SECRET, FakeAzure, app_settings  # noqa: E402
 
 APP_PREFIXES = ("AZURE_", "AML_", "RUN_PIPELINE_", "STOP_COMPUTE_", "IDENTITY_", "MSI_")
 
-BASE_SETTINGS = {
-    "AZURE_TENANT_ID": TENANT,
-    "AZURE_CLIENT_ID": CLIENT_ID,
-    "AZURE_CLIENT_SECRET": CLIENT_SECRET,
-    "AML_SUBSCRIPTION_ID": SUBSCRIPTION,
-    "AML_RESOURCE_GROUP": RESOURCE_GROUP,
-    "AML_WORKSPACE_NAME": WORKSPACE,
-    "RUN_PIPELINE_SCHEDULE": "0 0 3 * * *",
-    "STOP_COMPUTE_SCHEDULE": "0 25 21 * * *",
-}
+BASE_SETTINGS = app_settings()
 
 
 class _Records(logging.Handler):

@@ -12,9 +12,10 @@ from tests.fakeazure.service import (
     FakeAzure,
     FakeInstance,
     FakeRun,
+    app_settings,
 )
 
 __all__ = [
     "CLIENT_ID", "CLIENT_SECRET", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "RESOURCE_GROUP", "SUBSCRIPTION",
-    "TENANT", "WORKSPACE", "FakeAzure", "FakeInstance", "FakeRun",
+    "TENANT", "WORKSPACE", "FakeAzure", "FakeInstance", "FakeRun", "app_settings",
 ]

@@ -5,14 +5,7 @@ Never deployed (tests/ is in .funcignore) and imported only when the emulator is
 
 from __future__ import annotations
 
-from tests.fakeazure.service import (
-    CLIENT_ID,
-    RESOURCE_GROUP,
-    SUBSCRIPTION,
-    TENANT,
-    WORKSPACE,
-    FakeAzure,
-)
+from tests.fakeazure.service import FakeAzure, app_settings
 
 DEMO_PIPELINE = "train"
 DEMO_ENDPOINT = "nightly-train"
@@ -44,15 +37,5 @@ def demo_settings(fake: FakeAzure) -> dict[str, str]:
     """App settings that point the app at `fake`: its service principal, workspace and pipeline endpoint."""
     if DEMO_ENDPOINT not in fake.endpoints:
         raise ValueError(f"the fake has no pipeline endpoint {DEMO_ENDPOINT!r}: build it with demo_azure()")
-    return {
-        "AZURE_TENANT_ID": TENANT,
-        "AZURE_CLIENT_ID": CLIENT_ID,
-        "AZURE_CLIENT_SECRET": fake.secret,
-        "AML_SUBSCRIPTION_ID": SUBSCRIPTION,
-        "AML_RESOURCE_GROUP": RESOURCE_GROUP,
-        "AML_WORKSPACE_NAME": WORKSPACE,
-        "AML_CLOUD": "AzureCloud",
-        "RUN_PIPELINE_ENDPOINT_NAME": DEMO_ENDPOINT,
-        "RUN_PIPELINE_SCHEDULE": "0 0 3 * * *",
-        "STOP_COMPUTE_SCHEDULE": "0 25 21 * * *",
-    }
+    return {**app_settings(), "AZURE_CLIENT_SECRET": fake.secret, "AML_CLOUD": "AzureCloud",
+            "RUN_PIPELINE_ENDPOINT_NAME": DEMO_ENDPOINT}

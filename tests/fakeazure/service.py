@@ -46,6 +46,20 @@ _WS_PATH = (r"/+subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
             r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws>[^/?]+)")
 
 
+def app_settings() -> dict[str, str]:
+    """App settings that point the app at the fake: its service principal, workspace and both schedules."""
+    return {
+        "AZURE_TENANT_ID": TENANT,
+        "AZURE_CLIENT_ID": CLIENT_ID,
+        "AZURE_CLIENT_SECRET": CLIENT_SECRET,
+        "AML_SUBSCRIPTION_ID": SUBSCRIPTION,
+        "AML_RESOURCE_GROUP": RESOURCE_GROUP,
+        "AML_WORKSPACE_NAME": WORKSPACE,
+        "RUN_PIPELINE_SCHEDULE": "0 0 3 * * *",
+        "STOP_COMPUTE_SCHEDULE": "0 25 21 * * *",
+    }
+
+
 def _now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
