@@ -110,7 +110,7 @@ def stop_instances(connection: Connection, settings: ComputeSettings, budget: Re
     """One tick of StopComputeTimer; raises ComputeStopError after all were tried if any stop failed."""
     started = time.monotonic()
     rules = Rules(settings.include, settings.exclude, settings.exempt_tag)
-    headers = connection.auth.get_authentication_header()
+    headers = with_retries(budget, "token", connection.auth.get_authentication_header)
     decisions = select(list_instances(connection, headers, budget), rules)
     to_stop = sum(decision.action == "stop" for decision in decisions)
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_STOPS, to_stop))) as pool:

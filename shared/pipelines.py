@@ -105,6 +105,11 @@ def resolve(connection: Connection, settings: PipelineSettings, budget: RetryBud
     return Target("pipeline_endpoint", endpoint.name, default_id, endpoint.endpoint)
 
 
+def _headers(connection: Connection, budget: RetryBudget) -> dict[str, str]:
+    # The SDK's auth object refreshes an expiring token here: a network call like any other.
+    return with_retries(budget, "token", connection.auth.get_authentication_header)
+
+
 def _history(connection: Connection, target: Target, experiment: str) -> str:
     return f"{target.service}/history/v1.0{connection.arm_id}/experiments/{quote(experiment, safe='')}"
 
@@ -115,7 +120,7 @@ def query_runs(connection: Connection, target: Target, experiment: str, conditio
     clauses = [f'({key} eq "{value}")' for key, value in conditions.items()] + ["(ParentRunId eq null)"]
     expression = " and ".join(clauses)
     response = send(budget, "query_runs", "POST", f"{_history(connection, target, experiment)}/runs:query",
-                    connection.auth.get_authentication_header(),
+                    _headers(connection, budget),
                     json={"filter": f"({expression})", "orderBy": ["CreatedUtc desc"], "top": top})
     if response.status_code == 404:
         return []  # the experiment does not exist yet: no runs
@@ -176,7 +181,7 @@ def submit_once(connection: Connection, target: Target, settings: PipelineSettin
             earlier = find_tick_run(connection, target, settings.experiment, tick, budget)
             if earlier is not None:
                 return earlier["runId"], True
-        response = request_once("submit", "POST", target.submit_url, connection.auth.get_authentication_header(),
+        response = request_once("submit", "POST", target.submit_url, _headers(connection, budget),
                                 json=body)
         if response.status_code >= 400:
             raise PipelineError(f"submit failed: pipeline={target.pipeline_id} experiment={settings.experiment} "
@@ -200,7 +205,7 @@ def wait_for(connection: Connection, target: Target, settings: PipelineSettings,
     deadline = time.monotonic() + minutes * 60
     run_url = f"{_history(connection, target, settings.experiment)}/runs/{run_id}"
     while True:
-        response = send(budget, "get_run", "GET", run_url, connection.auth.get_authentication_header())
+        response = send(budget, "get_run", "GET", run_url, _headers(connection, budget))
         if response.status_code >= 400:
             raise PipelineError(f"reading run {run_id} failed: status={response.status_code}: {response.text[:300]}")
         status = response.json().get("status")
