@@ -39,7 +39,6 @@ class TransientHttpError(RuntimeError):
     """A response with a transient status, raised so the retry loop sees it like any other failure."""
 
     def __init__(self, what: str, response: requests.Response):
-        self.status = response.status_code
         self.retry_after = _retry_after(response)
         super().__init__(f"{what}: status={response.status_code}: {response.text[:300]}")
 
