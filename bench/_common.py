@@ -47,7 +47,7 @@ def fresh_process() -> None:
 
 def base_settings() -> dict[str, str]:
     """The app settings of the tests (service principal, the fake's workspace), as the host exposes them."""
-    from tests.fakeazure import app_settings
+    from fakeazure import app_settings
 
     return app_settings()
 
@@ -82,7 +82,7 @@ def fake_azure(latency_ms: float) -> Iterator:
     """A fresh FakeAzure answering every `requests` call (unregistered URLs fail: no network)."""
     import responses
 
-    from tests.fakeazure import FakeAzure
+    from fakeazure import FakeAzure
 
     azure = FakeAzure(latency=latency_ms / 1000.0)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
@@ -99,7 +99,7 @@ def seed_instances(fake, instances: int, running: int) -> None:
 
 def pages(instances: int) -> int:
     """List pages the fake serves for `instances` computes."""
-    from tests.fakeazure.service import COMPUTE_PAGE_SIZE
+    from fakeazure.service import COMPUTE_PAGE_SIZE
 
     return max(1, math.ceil(instances / COMPUTE_PAGE_SIZE))
 

@@ -1,7 +1,8 @@
 """Sign-in: a service principal when a secret is configured, else the Function App's managed identity.
 
-The chosen mode is logged, never the secret. A failed sign-in becomes one `SignInError` naming the tenant, the
-client id and the service's error code (AADSTS...), raised before any workspace call.
+The chosen mode is logged; no identity value is (the settings are named instead, see shared.redact). A failed
+sign-in becomes one `SignInError` with the mode, the service's error code (AADSTS...) and which setting to check,
+raised before any workspace call.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from azureml.core.authentication import (
     TokenAuthentication,
 )
 
-from shared.logfmt import kv
-from shared.retry import RetryBudget, send, with_retries
+from shared.logfmt import kv, shorten
+from shared.retry import RetryBudget, UnresolvedHostError, send, with_retries
 from shared.settings import AzureSettings
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,14 @@ log = logging.getLogger(__name__)
 # speaks the older MSI_ENDPOINT protocol, which Linux Consumption plans do not offer).
 IDENTITY_API_VERSION = "2019-08-01"
 _AADSTS = re.compile(r"AADSTS\d+")
+# What the common Entra error codes mean in terms of this app's settings.
+_AADSTS_HINTS = {
+    "AADSTS7000215": "AZURE_CLIENT_SECRET is not a valid secret of AZURE_CLIENT_ID "
+                     "(use the secret's value, not its id)",
+    "AADSTS7000222": "the secret in AZURE_CLIENT_SECRET has expired: create a new one",
+    "AADSTS700016": "AZURE_CLIENT_ID is not an application in the tenant AZURE_TENANT_ID",
+    "AADSTS90002": "AZURE_TENANT_ID is not a tenant",
+}
 _TOKEN_MARGIN_SECONDS = 300
 # The identity endpoint is local to the host: its own short retry budget, whatever the tick's.
 IDENTITY_RETRY_SECONDS = 30.0
@@ -63,9 +72,10 @@ class ManagedIdentityTokens:
         headers = {"X-IDENTITY-HEADER": header}
         response = send(RetryBudget(IDENTITY_RETRY_SECONDS), "identity_token", "GET", url, headers)
         if response.status_code != 200:
+            identity = "user-assigned (AZURE_CLIENT_ID)" if self.client_id else "system-assigned"
             raise SignInError(
-                f"sign-in failed: mode=managed_identity client_id={self.client_id or 'system-assigned'} "
-                f"status={response.status_code}: {response.text[:300]}"
+                f"sign-in failed: mode=managed_identity identity={identity} status={response.status_code}: "
+                f"{shorten(response.text)}"
             )
         body = response.json()
         self._tokens[resource] = (body["access_token"], float(body.get("expires_on", 0)))
@@ -75,8 +85,7 @@ class ManagedIdentityTokens:
 def build_auth(settings: AzureSettings) -> AbstractAuthentication:
     """The SDK auth object for the configured identity; no network call yet."""
     if settings.uses_service_principal:
-        log.info(kv("auth", mode="service_principal", tenant=settings.tenant_id, client_id=settings.client_id,
-                    cloud=settings.cloud))
+        log.info(kv("auth", mode="service_principal", cloud=settings.cloud))
         return ServicePrincipalAuthentication(
             tenant_id=settings.tenant_id,
             service_principal_id=settings.client_id,
@@ -84,8 +93,7 @@ def build_auth(settings: AzureSettings) -> AbstractAuthentication:
             cloud=settings.cloud,
         )
     identity = "user_assigned" if settings.client_id else "system_assigned"
-    log.info(kv("auth", mode="managed_identity", identity=identity, client_id=settings.client_id or "",
-                cloud=settings.cloud))
+    log.info(kv("auth", mode="managed_identity", identity=identity, cloud=settings.cloud))
     return TokenAuthentication(ManagedIdentityTokens(settings.client_id), cloud=settings.cloud)
 
 
@@ -93,22 +101,22 @@ def sign_in(settings: AzureSettings, auth: AbstractAuthentication, budget: Retry
     """Get the ARM token now, so a bad identity fails with one clear message; returns the auth header."""
     try:
         return with_retries(budget, "sign_in", auth.get_authentication_header)
-    except SignInError:
+    except (SignInError, UnresolvedHostError):
         raise
-    except Exception as error:  # the SDK wraps msal errors in several exception types
-        raise SignInError(describe_sign_in_failure(settings, error)) from error
+    except Exception as error:  # noqa: BLE001 - the SDK wraps msal errors in several types; re-raised below
+        # The cause is not chained: msal's text repeats the tenant and the client id.
+        raise SignInError(describe_sign_in_failure(settings, error)) from None
 
 
 def describe_sign_in_failure(settings: AzureSettings, error: BaseException) -> str:
-    """One line naming the identity and the service's error code, with the secret scrubbed out."""
+    """One line with the mode, the service's error code and what to check; identity values scrubbed out."""
     text = str(error)
-    code = _AADSTS.search(text)
+    found = _AADSTS.search(text)
+    code = found.group(0) if found else type(error).__name__
     mode = "service_principal" if settings.uses_service_principal else "managed_identity"
-    first_line = next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)
-    message = (
-        f"sign-in failed: mode={mode} tenant={settings.tenant_id or ''} client_id={settings.client_id or ''} "
-        f"error={code.group(0) if code else type(error).__name__}: {first_line[:300]}"
-    )
-    if settings.client_secret:
-        message = message.replace(settings.client_secret, "***")
-    return message
+    lines = [line.strip() for line in text.splitlines() if line.strip()] or [type(error).__name__]
+    said = next((line for line in lines if found and code in line), lines[0]).removeprefix("Message:").strip()
+    check = (_AADSTS_HINTS.get(code) or ("check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET"
+                                         if settings.uses_service_principal else
+                                         "check the Function App's identity and AZURE_CLIENT_ID"))
+    return f"sign-in failed: mode={mode} error={code}: {check}. The service said: {shorten(said)}"

@@ -1,13 +1,16 @@
-"""Stop the selected running compute instances: one list call, then one stop call per instance, concurrently.
+"""Stop or start the selected compute instances: one list call per workspace, one power call per instance.
 
-Both calls are the public ARM REST operations (`GET .../workspaces/{ws}/computes`, paged, and
-`POST .../computes/{name}/stop`) rather than the SDK's objects:
+Both are the public ARM REST operations (azure-rest-api-specs, Microsoft.MachineLearningServices
+2024-04-01: `Compute_List`, `GET .../workspaces/{ws}/computes`, paged with `nextLink`; `Compute_Stop` /
+`Compute_Start`, `POST .../computes/{name}/stop|start`, documented as 202 only) rather than the SDK's objects:
 - `ComputeInstance.stop()` fetches the instance twice before its POST: three requests per instance where the
   list already carried every state;
 - `ComputeTarget.list()` builds a full SDK object for every compute, so one compute type the SDK v1 does not know
-  (or a payload it finds incomplete) fails the whole list, and an instance without `createdBy.userName` costs an
-  extra AAD Graph token and call. The app needs only name, type, state and tags, which the REST payload has.
-The stop is not waited for: the 202 means the service took the request.
+  fails the whole list, and an instance without `createdBy.userName` costs an AAD Graph call.
+The power action is not waited for: the 202 means the service took the request. The spec promises no status for
+"not in the right state" (users see 400, sometimes only in the operation's result), so after any other 4xx the
+app reads the instance (`Compute_Get`) and decides by its state, never by the status code.
+All requests of a tick share one bounded pool: workspaces are listed, and instances acted on, concurrently.
 """
 
 from __future__ import annotations
@@ -15,119 +18,236 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import requests
 
-from shared.logfmt import kv
-from shared.retry import RetryBudget, TransientHttpError, request_once, send, with_retries
-from shared.selection import Decision, Instance, Rules, select
-from shared.settings import ComputeSettings
-from shared.workspace import Connection
+from shared.logfmt import kv, shorten
+from shared.retry import RetryBudget, TransientHttpError, UnresolvedHostError, request_once, send, with_retries
+from shared.selection import Decision, Instance, PowerAction, Rules, select
 
 log = logging.getLogger(__name__)
 
 API_VERSION = "2024-04-01"
-MAX_PARALLEL_STOPS = 16
+MAX_IN_FLIGHT = 16
 
 
 class ComputeListError(RuntimeError):
-    """The workspace's computes could not be listed; nothing was stopped."""
+    """A workspace's computes could not be listed; nothing was done in it."""
 
 
-class ComputeStopError(RuntimeError):
-    """Some instances could not be stopped; the message names each one and its error."""
+class ComputeActionError(RuntimeError):
+    """Something could not be done: the message names each failed scope, workspace and instance."""
+
+
+class PowerRefused(RuntimeError):
+    """The service refused a power action and the instance's state does not explain it."""
+
+    def __init__(self, reason: str, error: str):
+        self.reason = reason
+        super().__init__(error)
+
+
+@dataclass(frozen=True)
+class WorkspaceRef:
+    """A workspace as ARM names it: its resource id is all the compute calls need."""
+
+    id: str
+    name: str
+    subscription: str
+
+    @classmethod
+    def from_id(cls, resource_id: str) -> WorkspaceRef:
+        parts = resource_id.strip("/").split("/")
+        return cls(resource_id, parts[-1], parts[1])
 
 
 @dataclass(frozen=True)
 class Result:
     """What happened to one instance this tick."""
 
+    workspace: WorkspaceRef
     name: str
     state: str
     action: str
     reason: str
+    error: str = ""
 
 
-def list_instances(connection: Connection, headers: dict[str, str], budget: RetryBudget) -> Iterator[Instance]:
+@dataclass(frozen=True)
+class Failure:
+    """A scope or workspace that could not be read this tick."""
+
+    kind: str  # scope or workspace
+    name: str
+    error: str
+
+
+def service_error(response: requests.Response) -> str:
+    """`Code: message` from an ARM error body, else the status and the text; one short line."""
+    try:
+        error = response.json().get("error") or {}
+    except (ValueError, AttributeError):
+        error = {}
+    if isinstance(error, dict) and error.get("code"):
+        return shorten(f"{error['code']}: {error.get('message', '')}".rstrip(": "), 240)
+    return shorten(f"status={response.status_code}: {response.text}", 240)
+
+
+def list_instances(arm_url: str, workspace: WorkspaceRef, headers: dict[str, str],
+                   budget: RetryBudget) -> list[Instance]:
     """Every compute instance of the workspace, from the one (paged) list call that carries states and tags."""
-    url: str | None = f"{connection.arm_url}{connection.arm_id}/computes?api-version={API_VERSION}"
+    url: str | None = f"{arm_url}{workspace.id}/computes?api-version={API_VERSION}"
+    found: list[Instance] = []
     while url:
         response = send(budget, "list_computes", "GET", url, headers)
         if response.status_code >= 400:
-            raise ComputeListError(f"listing the computes of workspace {connection.workspace.name} failed: "
-                                   f"status={response.status_code}: {response.text[:300]}")
+            raise ComputeListError(f"listing the computes of workspace {workspace.name} failed: "
+                                   f"{service_error(response)}")
         page = response.json()
         for compute in page.get("value", []):
             properties = compute.get("properties") or {}
             if properties.get("computeType") == "ComputeInstance":
                 state = (properties.get("properties") or {}).get("state") or "Unknown"
-                yield Instance(compute["name"], state, dict(compute.get("tags") or {}))
+                found.append(Instance(compute["name"], state, dict(compute.get("tags") or {}), workspace.name))
         url = page.get("nextLink")
+    return found
 
 
-def stop_url(connection: Connection, name: str) -> str:
-    return f"{connection.arm_url}{connection.arm_id}/computes/{name}/stop?api-version={API_VERSION}"
+def read_state(arm_url: str, workspace: WorkspaceRef, name: str, headers: dict[str, str],
+               budget: RetryBudget) -> str | None:
+    """The instance's state now (`Compute_Get`), or None when it no longer exists."""
+    url = f"{arm_url}{workspace.id}/computes/{name}?api-version={API_VERSION}"
+    response = send(budget, "get_compute", "GET", url, headers)
+    if response.status_code == 404:
+        return None
+    if response.status_code >= 400:
+        raise PowerRefused("refused", f"reading the instance failed: {service_error(response)}")
+    return ((response.json().get("properties") or {}).get("properties") or {}).get("state") or "Unknown"
 
 
-def request_stop(connection: Connection, name: str, headers: dict[str, str], budget: RetryBudget) -> str:
-    """POST the stop (retried); returns `stopped`, or `stopped_meanwhile` when it had left Running before."""
+def request_power(arm_url: str, workspace: WorkspaceRef, name: str, action: PowerAction, headers: dict[str, str],
+                  budget: RetryBudget) -> str:
+    """POST the action (retried); returns `done`, `meanwhile` (someone else did it first) or `gone`."""
+    url = f"{arm_url}{workspace.id}/computes/{name}/{action.verb}?api-version={API_VERSION}"
     attempts = 0
 
     def attempt() -> str:
         nonlocal attempts
         attempts += 1
-        response = request_once("stop", "POST", stop_url(connection, name), headers)
-        if response.status_code == 409:
-            # Not running any more. On a retry, that is our own earlier stop whose answer was lost; on the first
-            # attempt, the instance left Running between the list and this call (stopped by someone else).
-            return "stopped" if attempts > 1 else "stopped_meanwhile"
-        if response.status_code >= 400:
-            raise ComputeStopError(f"status={response.status_code}: {response.text[:300]}")
-        return "stopped"
+        response = request_once(action.verb, "POST", url, headers)
+        if response.status_code < 400:
+            return "done"
+        error = service_error(response)
+        state = read_state(arm_url, workspace, name, headers, budget)
+        if state is None:
+            return "gone"
+        if state in action.settles_to:
+            # On a retry, that is our own earlier request whose answer was lost; on the first attempt, the
+            # instance got there between the list and this call (someone else did it).
+            return "done" if attempts > 1 else "meanwhile"
+        raise PowerRefused("refused", f"{error} (state {state})")
 
-    return with_retries(budget, f"stop {name}", attempt)
+    return with_retries(budget, f"{action.verb} {name}", attempt)
 
 
-def _act(connection: Connection, decision: Decision, headers: dict[str, str], settings: ComputeSettings,
-         budget: RetryBudget) -> Result:
-    if decision.action != "stop":
-        return Result(decision.name, decision.state, "skipped", decision.reason)
-    if settings.dry_run:
-        return Result(decision.name, decision.state, "would_stop", decision.reason)
+def _act(arm_url: str, workspace: WorkspaceRef, decision: Decision, action: PowerAction, headers: dict[str, str],
+         dry_run: bool, budget: RetryBudget) -> Result:
+    def result(verdict: str, reason: str, error: str = "") -> Result:
+        return Result(workspace, decision.name, decision.state, verdict, reason, error)
+
+    if decision.action == "skip":
+        return result("skipped", decision.reason)
+    if dry_run:
+        return result(action.dry, decision.reason)
     try:
-        outcome = request_stop(connection, decision.name, headers, budget)
-    except (ComputeStopError, TransientHttpError, requests.RequestException) as error:
-        return Result(decision.name, decision.state, "failed", str(error).splitlines()[0])
-    if outcome == "stopped_meanwhile":
-        return Result(decision.name, decision.state, "skipped", "stopped_meanwhile")
-    return Result(decision.name, decision.state, "stopped", decision.reason)
+        outcome = request_power(arm_url, workspace, decision.name, action, headers, budget)
+    except PowerRefused as error:
+        return result("failed", error.reason, str(error))
+    except (TransientHttpError, UnresolvedHostError, requests.RequestException) as error:
+        return result("failed", "service_error", shorten(error, 240))
+    if outcome == "meanwhile":
+        return result("skipped", action.meanwhile)
+    if outcome == "gone":
+        return result("skipped", "deleted_meanwhile")
+    return result(action.done, decision.reason)
 
 
-def stop_instances(connection: Connection, settings: ComputeSettings, budget: RetryBudget) -> list[Result]:
-    """One tick of StopComputeTimer; raises ComputeStopError after all were tried if any stop failed."""
+def power_tick(arm_url: str, auth_header: Callable[[], dict[str, str]], workspaces: list[WorkspaceRef],
+               rules: Rules, dry_run: bool, budget: RetryBudget, failures: list[Failure] | None = None,
+               isolate: bool = False) -> list[Result]:
+    """List every workspace and act on the selected instances, all in one pool of MAX_IN_FLIGHT requests.
+
+    With `isolate`, a workspace that cannot be listed is a `Failure` like a scope that could not be read (the
+    others go on); without it (the single-workspace mode) its error is the tick's. Raises ComputeActionError
+    after everything else was handled if anything failed.
+    """
     started = time.monotonic()
-    rules = Rules(settings.include, settings.exclude, settings.exempt_tag)
-    headers = with_retries(budget, "token", connection.auth.get_authentication_header)
-    decisions = select(list_instances(connection, headers, budget), rules)
-    to_stop = sum(decision.action == "stop" for decision in decisions)
-    with ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_STOPS, to_stop))) as pool:
-        results = list(pool.map(lambda d: _act(connection, d, headers, settings, budget), decisions))
-    for result in results:
-        line = kv("compute", name=result.name, state=result.state, action=result.action, reason=result.reason)
-        log.log(logging.ERROR if result.action == "failed" else logging.INFO, line)
+    failures = list(failures or [])
+    headers = with_retries(budget, "token", auth_header)
+    results: list[Result] = []
+    listed: set[str] = set()
+    with ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT) as pool:
+        lists = {pool.submit(list_instances, arm_url, ws, headers, budget): ws for ws in workspaces}
+        acts: list[Future] = []
+        for future in as_completed(lists):
+            workspace = lists[future]
+            try:
+                instances = future.result()
+            except (ComputeListError, TransientHttpError, UnresolvedHostError, requests.RequestException) as error:
+                if not isolate:
+                    raise
+                failures.append(Failure("workspace", workspace.id, shorten(error, 240)))
+                log.error(kv("compute_workspace", workspace=workspace.name, subscription=workspace.subscription,
+                             action="failed", reason="list_failed", error=shorten(error, 240)))
+                continue
+            listed.add(workspace.id)
+            for decision in select(instances, rules):
+                acts.append(pool.submit(_act, arm_url, workspace, decision, rules.action, headers, dry_run, budget))
+        results = [future.result() for future in acts]
+    results.sort(key=lambda item: (item.workspace.subscription, item.workspace.name.lower(), item.name.lower()))
+    _report(results, [ws for ws in workspaces if ws.id in listed], failures, rules.action, dry_run,
+            time.monotonic() - started)
+    _raise_if_failed(results, failures, rules.action)
+    return results
+
+
+def _counts(results: list[Result], action: PowerAction) -> dict[str, int]:
     actions = Counter(result.action for result in results)
     reasons = Counter(f"skipped_{result.reason}" for result in results if result.action == "skipped")
-    log.info(kv("compute_summary", instances=len(results), stopped=actions["stopped"],
-                would_stop=actions["would_stop"], skipped=actions["skipped"], failed=actions["failed"],
-                **dict(sorted(reasons.items())), dry_run=settings.dry_run,
-                elapsed_s=round(time.monotonic() - started, 3)))
+    return {"instances": len(results), action.done: actions[action.done], action.dry: actions[action.dry],
+            "skipped": actions["skipped"], "failed": actions["failed"], **dict(sorted(reasons.items()))}
+
+
+def _report(results: list[Result], workspaces: list[WorkspaceRef], failures: list[Failure], action: PowerAction,
+            dry_run: bool, elapsed: float) -> None:
+    """One line per instance, one summary per workspace, one total for the tick."""
+    for result in results:
+        fields = {"name": result.name, "state": result.state, "action": result.action, "reason": result.reason,
+                  "workspace": result.workspace.name, "subscription": result.workspace.subscription}
+        if result.error:
+            fields["error"] = result.error
+        log.log(logging.ERROR if result.action == "failed" else logging.INFO, kv("compute", **fields))
+    for workspace in workspaces:
+        mine = [result for result in results if result.workspace == workspace]
+        log.info(kv("compute_summary", workspace=workspace.name, subscription=workspace.subscription,
+                    **_counts(mine, action), dry_run=dry_run))
+    log.info(kv("compute_total", power=action.verb, workspaces=len(workspaces), **_counts(results, action),
+                failed_scopes=sum(failure.kind == "scope" for failure in failures),
+                failed_workspaces=sum(failure.kind == "workspace" for failure in failures),
+                dry_run=dry_run, elapsed_s=round(elapsed, 3)))
+
+
+def _raise_if_failed(results: list[Result], failures: list[Failure], action: PowerAction) -> None:
     failed = [result for result in results if result.action == "failed"]
+    if not failed and not failures:
+        return
+    parts = [f"{failure.kind} {failure.name}: {failure.error}" for failure in failures]
     if failed:
-        raise ComputeStopError(
-            f"{len(failed)} of {to_stop} compute instance(s) could not be stopped: "
-            + "; ".join(f"{result.name}: {result.reason}" for result in failed)
-        )
-    return results
+        tried = sum(result.action != "skipped" or result.reason in (action.meanwhile, "deleted_meanwhile")
+                    for result in results)
+        parts.append(f"{len(failed)} of {tried} compute instance(s) could not be {action.done}: " + "; ".join(
+            f"{result.workspace.name}/{result.name}: {result.error}" for result in failed))
+    raise ComputeActionError("; ".join(parts))

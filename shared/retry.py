@@ -1,7 +1,9 @@
 """Retries of transient Azure failures within one tick's time budget (AML_RETRY_BUDGET_SECONDS).
 
 Transient: HTTP 429, 500, 502, 503, 504, dropped connections and timeouts. The wait is the service's
-`Retry-After` when it sends one, else exponential backoff with full jitter. The budget is charged with every wait
+`Retry-After` when it sends one, else exponential backoff with full jitter. A host name that does not resolve is
+not transient within one tick (no network, a proxy, or a private DNS zone missing): after one more try the tick
+fails with `UnresolvedHostError`, naming the host. The budget is charged with every wait
 and with the duration of every failed attempt, which includes any retrying the SDK did inside that call, so the
 sum of the SDK's retries and ours stays bounded by the budget plus one call. When the next wait would not fit,
 the tick ends with the last error.
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +22,7 @@ from typing import TypeVar
 
 import requests
 
-from shared.logfmt import kv
+from shared.logfmt import kv, shorten
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +30,16 @@ T = TypeVar("T")
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
 BASE_DELAY_SECONDS = 1.0
 MAX_DELAY_SECONDS = 30.0
+DNS_RETRY_SECONDS = 2.0
 # How the SDK and msal word a transient status when they wrap it into their own exception types.
 _TRANSIENT_TEXT = re.compile(
     r"\b(429|500|502|503|504)\b|Too Many Requests|Service Unavailable|Bad Gateway|Gateway Time-?out|"
-    r"temporarily unavailable|Connection aborted|RemoteDisconnected|Read timed out|ConnectTimeout",
+    r"temporarily[ _]unavailable|Connection aborted|RemoteDisconnected|Read timed out|ConnectTimeout",
     re.IGNORECASE,
 )
+
+
+_UNRESOLVED = re.compile(r"Failed to resolve '([^']+)'|host='([^']+)'")
 
 
 class TransientHttpError(RuntimeError):
@@ -40,7 +47,22 @@ class TransientHttpError(RuntimeError):
 
     def __init__(self, what: str, response: requests.Response):
         self.retry_after = _retry_after(response)
-        super().__init__(f"{what}: status={response.status_code}: {response.text[:300]}")
+        self.status = response.status_code
+        super().__init__(f"{what}: status={response.status_code}: {shorten(response.text)}")
+
+
+class UnresolvedHostError(ConnectionError):
+    """A host name did not resolve twice in a row: the Function App cannot reach that service by name."""
+
+    def __init__(self, host: str, cause: BaseException):
+        root = next((item for item in _chain(cause) if isinstance(item, socket.gaierror)), None)
+        reason = shorten(str(root) if root is not None else str(cause), 160)
+        super().__init__(
+            f"cannot resolve host {host} ({reason}): the Function App cannot reach it by name. Check the app's "
+            "outbound network, a proxy (HTTPS_PROXY), and, for a workspace behind a private endpoint, the private "
+            "DNS zones (privatelink.api.azureml.ms, privatelink.notebooks.azure.net) linked to the app's network"
+        )
+        self.host = host
 
 
 class RetryBudget:
@@ -72,11 +94,28 @@ def _chain(error: BaseException):
     pending = [error]
     while pending:
         current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue  # the SDK's `inner_exception` is sometimes a response model, not an exception
         seen.add(id(current))
         yield current
         pending += [current.__cause__, current.__context__, getattr(current, "inner_exception", None)]
+
+
+def unresolved_host(error: BaseException) -> str | None:
+    """The host whose name did not resolve, if that is what `error` is (socket.gaierror anywhere in its chain)."""
+    items = list(_chain(error))
+    if not any(isinstance(item, socket.gaierror) or type(item).__name__ == "NameResolutionError" for item in items):
+        return None
+    for item in items:
+        found = _UNRESOLVED.search(str(item))
+        if found:
+            return found.group(1) or found.group(2)
+    return "unknown"
+
+
+def not_an_answer(error: BaseException) -> bool:
+    """True when `error` is not the service's answer (transient, or unreachable): never report it as one."""
+    return isinstance(error, UnresolvedHostError) or unresolved_host(error) is not None or classify(error)[0]
 
 
 def classify(error: BaseException) -> tuple[bool, float | None]:
@@ -90,7 +129,9 @@ def classify(error: BaseException) -> tuple[bool, float | None]:
         status = getattr(response, "status_code", None)
         if isinstance(status, int):
             return status in TRANSIENT_STATUS, _retry_after(response) if status in TRANSIENT_STATUS else None
-    return bool(_TRANSIENT_TEXT.search(str(error))), None
+    # msal and the SDK re-raise with new text; the status survives only in an earlier exception's text
+    # (msal's OIDC discovery: "HTTP status: 429" in the ValueError its own ValueError replaced).
+    return any(_TRANSIENT_TEXT.search(str(item)) for item in _chain(error)), None
 
 
 def backoff(attempt: int) -> float:
@@ -101,23 +142,32 @@ def backoff(attempt: int) -> float:
 def with_retries(budget: RetryBudget, what: str, call: Callable[[], T]) -> T:
     """Run `call`, retrying transient failures while the budget lasts; other errors propagate at once."""
     attempt = 0
+    unresolved = 0
     while True:
         started = time.monotonic()
         try:
             return call()
         except Exception as error:  # classified below: anything not transient is re-raised unchanged
             budget.charge(time.monotonic() - started)
+            host = unresolved_host(error)
+            if host is not None:
+                unresolved += 1
+                if unresolved > 1 or not budget.can_wait(DNS_RETRY_SECONDS):
+                    log.warning(kv("retry", call=what, attempt=attempt + 1, action="gave_up",
+                                   reason="unresolved_host", host=host))
+                    raise UnresolvedHostError(host, error) from None
             transient, retry_after = classify(error)
-            if not transient:
+            if host is None and not transient:
                 raise
             attempt += 1
-            delay = retry_after if retry_after is not None else backoff(attempt)
+            delay = DNS_RETRY_SECONDS if host is not None else retry_after if retry_after is not None \
+                else backoff(attempt)
             if not budget.can_wait(delay):
-                log.warning(kv("retry", call=what, attempt=attempt, action="gave_up",
-                               budget_s=budget.seconds, error=str(error).splitlines()[0][:200]))
+                log.warning(kv("retry", call=what, attempt=attempt, action="gave_up", reason="budget_spent",
+                               budget_s=budget.seconds, error=shorten(error, 200)))
                 raise
             log.warning(kv("retry", call=what, attempt=attempt, action="wait", delay_s=round(delay, 2),
-                           error=str(error).splitlines()[0][:200]))
+                           error=shorten(error, 200)))
             time.sleep(delay)
             budget.charge(delay)
 

@@ -10,7 +10,10 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 
+from shared.hostconfig import HOST_JSON, function_timeout
 from shared.schedule import ScheduleError, validate
 
 CLOUDS = ("AzureCloud", "AzureChinaCloud", "AzureUSGovernment")
@@ -19,6 +22,8 @@ DEFAULT_EXEMPT_TAG = ("autostop", "false")
 DEFAULT_RETRY_BUDGET_SECONDS = 120.0
 MAX_RETRY_BUDGET_SECONDS = 3600.0
 MAX_WAIT_MINUTES = 1440
+# What a tick needs besides the wait: signing in, resolving and submitting the pipeline.
+WAIT_MARGIN = timedelta(minutes=1)
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _TENANT_DOMAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,}$")
@@ -171,16 +176,28 @@ def _is_valid_pattern(item: str) -> bool:
     return bool(_PATTERN.match(item) and _GLOB_SHAPE.fullmatch(item))
 
 
+def shape(value: str) -> str:
+    """What a value looks like, without repeating it: identity settings are never echoed (one may hold a secret)."""
+    kinds = [name for name, test in (("letters", str.isalpha), ("digits", str.isdigit)) if any(map(test, value))]
+    if any(not (ch.isalnum() or ch in "-.") for ch in value):
+        kinds.append("other characters")
+    return f"the value has {len(value)} characters ({', '.join(kinds) or 'none'})"
+
+
 def _read_azure(reader: _Reader) -> AzureSettings:
     secret = reader.optional("AZURE_CLIENT_SECRET")
-    client_id = reader.matching(
-        "AZURE_CLIENT_ID", reader.optional("AZURE_CLIENT_ID"), _GUID, "an application (client) id GUID"
-    )
+    client_id = reader.optional("AZURE_CLIENT_ID")
+    if client_id is not None and not _GUID.match(client_id):
+        reader.problems.append(
+            f"AZURE_CLIENT_ID is not valid: expected an application (client) id, a GUID of 36 characters such as "
+            f"00000000-0000-0000-0000-000000000000; {shape(client_id)} (is a secret in the wrong setting?)"
+        )
+        client_id = None
     tenant_id = reader.optional("AZURE_TENANT_ID")
     if tenant_id is not None and not (_GUID.match(tenant_id) or _TENANT_DOMAIN.match(tenant_id)):
         reader.problems.append(
-            f"AZURE_TENANT_ID={tenant_id!r} is not valid: expected a tenant id GUID or a domain such as "
-            "contoso.onmicrosoft.com"
+            f"AZURE_TENANT_ID is not valid: expected a tenant id GUID or a domain such as contoso.onmicrosoft.com; "
+            f"{shape(tenant_id)}"
         )
     if secret is not None:
         # A secret means a service principal, which needs its tenant and client id too.
@@ -236,7 +253,27 @@ def _read_parameters(reader: _Reader) -> dict:
     return value
 
 
-def load_pipeline_settings(env: Mapping[str, str]) -> PipelineSettings:
+def _check_wait_fits(reader: _Reader, wait_minutes: int, host_json: Path) -> None:
+    """A wait the host would cut short is refused: the user gets the app's message, not a host timeout."""
+    timeout = function_timeout(host_json)
+    if not wait_minutes or timeout is None or timedelta(minutes=wait_minutes) + WAIT_MARGIN <= timeout:
+        return
+    most = int((timeout - WAIT_MARGIN).total_seconds() // 60)
+    limit = f"at most {most}" if most > 0 else "0"
+    reader.problems.append(
+        f"RUN_PIPELINE_WAIT_MINUTES={wait_minutes} does not fit in host.json functionTimeout "
+        f"({_timespan(timeout)}): the wait plus {int(WAIT_MARGIN.total_seconds() // 60)} minute for signing in and "
+        f"submitting must end before the host stops the function; set RUN_PIPELINE_WAIT_MINUTES to {limit}, or "
+        "raise functionTimeout (Premium, Dedicated and Flex Consumption plans allow more than 10 minutes)"
+    )
+
+
+def _timespan(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    return f"{seconds // 3600:02}:{seconds // 60 % 60:02}:{seconds % 60:02}"
+
+
+def load_pipeline_settings(env: Mapping[str, str], host_json: Path = HOST_JSON) -> PipelineSettings:
     """Settings of RunPipelineTimer; raises ConfigError naming every bad or missing setting."""
     reader = _Reader(env)
     azure = _read_azure(reader)
@@ -274,6 +311,7 @@ def load_pipeline_settings(env: Mapping[str, str]) -> PipelineSettings:
         skip_if_active=reader.boolean("RUN_PIPELINE_SKIP_IF_ACTIVE", False),
         wait_minutes=int(reader.number("RUN_PIPELINE_WAIT_MINUTES", 0, 0, MAX_WAIT_MINUTES, int)),
     )
+    _check_wait_fits(reader, settings.wait_minutes, host_json)
     reader.fail_if_any()
     return settings
 

@@ -20,7 +20,7 @@ from azureml.core.authentication import AbstractAuthentication
 
 from shared.auth import build_auth, sign_in
 from shared.logfmt import kv
-from shared.retry import RetryBudget, classify, with_retries
+from shared.retry import RetryBudget, not_an_answer, with_retries
 from shared.settings import AzureSettings
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,15 @@ class Connection:
         ws = self.workspace
         return (f"/subscriptions/{ws.subscription_id}/resourceGroups/{ws.resource_group}"
                 f"/providers/Microsoft.MachineLearningServices/workspaces/{ws.name}")
+
+    @property
+    def history_url(self) -> str:
+        """The workspace's run-history service, from its discovery, as the SDK's own run-history client finds it.
+
+        It can differ from the pipelines service's host (a private-link workspace), so it is never derived from a
+        pipeline's URL. `ServiceContext._get_run_history_url` reads the discovery the SDK already fetched.
+        """
+        return self.workspace.service_context._get_run_history_url().rstrip("/")
 
 
 _connections: dict[tuple, Connection] = {}
@@ -83,8 +92,8 @@ def _lookup(settings: AzureSettings, budget: RetryBudget) -> Connection:
             auth=auth,
         ))
     except Exception as error:  # the SDK raises several types for "not found" and "forbidden"
-        if classify(error)[0]:
-            raise  # a transient failure that outlasted the retry budget: the last error, as it is
+        if not_an_answer(error):
+            raise  # a transient failure that outlasted the retry budget, or no network: the last error, as it is
         text = str(error)
         found = _ARM_CODE.search(text)
         # The SDK turns ARM's 404 into "Workspace not found." without the ARM error code.
@@ -94,9 +103,8 @@ def _lookup(settings: AzureSettings, budget: RetryBudget) -> Connection:
         else:
             reason = ("it does not exist or the identity cannot see it: check AML_SUBSCRIPTION_ID, "
                       "AML_RESOURCE_GROUP and AML_WORKSPACE_NAME, and the identity's role assignment")
-        raise WorkspaceError(
-            f"workspace lookup failed: {_describe(settings)} error={code}: {reason}"
-        ) from error
+        # Not chained: ARM's message names the client id (see shared.redact).
+        raise WorkspaceError(f"workspace lookup failed: {_describe(settings)} error={code}: {reason}") from None
     log.info(kv("workspace", name=workspace.name, resource_group=workspace.resource_group,
                 location=workspace.location, reused=False))
     return Connection(workspace=workspace, auth=auth, arm_url=RESOURCE_MANAGER[settings.cloud])

@@ -19,13 +19,14 @@ os.environ["HOME"] = os.environ["USERPROFILE"] = SESSION_HOME
 import azure.functions as func  # noqa: E402
 import pytest  # noqa: E402
 import responses  # noqa: E402
+from azure.core.pipeline.transport import _base as azure_core_transport  # noqa: E402
 from azure.functions.meta import Datum  # noqa: E402
 from azure.functions.timer import TimerRequestConverter  # noqa: E402
 from azureml._restclient import clientbase  # noqa: E402
 
+from fakeazure import CLIENT_SECRET, FakeAzure, app_settings  # noqa: E402
 from shared import pipelines, retry  # noqa: E402
 from shared.workspace import forget_cached_workspaces  # noqa: E402
-from tests.fakeazure import CLIENT_SECRET, FakeAzure, app_settings  # noqa: E402
 
 APP_PREFIXES = ("AZURE_", "AML_", "RUN_PIPELINE_", "STOP_COMPUTE_", "IDENTITY_", "MSI_")
 
@@ -102,8 +103,10 @@ def retry_clock(monkeypatch) -> VirtualClock:
     """Retry waits are virtual in every test; `retry_clock.slept` shows what the app would have waited."""
     clock = VirtualClock()
     monkeypatch.setattr(retry, "time", clock)
-    # The SDK's REST client sleeps before its own retries (bounded by the app, see shared.retry): virtual too.
+    # The SDK's REST client sleeps before its own retries (bounded by the app, see shared.retry), and so does
+    # azure-core under the SDK's ARM calls (it honours Retry-After): virtual too.
     monkeypatch.setattr(clientbase, "time", clock)
+    monkeypatch.setattr(azure_core_transport, "time", clock)
     for name in ("DEFAULT_BACKOFF", "DEFAULT_500_BACKOFF", "DEFAULT_503_BACKOFF"):
         monkeypatch.setattr(clientbase, name, getattr(clientbase, name))
     return clock
@@ -119,11 +122,12 @@ def pipeline_clock(monkeypatch) -> VirtualClock:
 
 @pytest.fixture
 def fake():
-    """The fake Azure, answering every `requests` call; an unregistered URL raises ConnectionError."""
+    """The fake Azure, answering every `requests` call; a request it has no route for fails the test."""
     azure = FakeAzure()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         azure.install(rsps)
         yield azure
+    assert not azure.unexpected, f"requests the fake Azure has no route for: {azure.unexpected}"
 
 
 @pytest.fixture

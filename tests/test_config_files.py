@@ -51,6 +51,7 @@ APP_CALLS = {
     "GET {region}.api.azureml.ms/discovery": set(),
     "ARM GET workspaces/{ws}/computes (compute list, paged)": {f"{MLS}/computes/read"},
     "ARM POST workspaces/{ws}/computes/{name}/stop": {f"{MLS}/computes/stop/action"},
+    "ARM GET workspaces/{ws}/computes/{name} (after a refused power action)": {f"{MLS}/computes/read"},
     "pipelines GET DataTypes": {f"{MLS}/modules/read"},
     "pipelines GET Pipelines/{id}": {f"{MLS}/endpoints/pipelines/read"},
     "pipelines GET PipelineEndpoints/Name": {f"{MLS}/endpoints/pipelines/read"},
@@ -60,10 +61,9 @@ APP_CALLS = {
     "pipelines POST PipelineRuns/PipelineEndpointSubmit/Id/{id}": {
         f"{MLS}/experiments/runs/submit/action", f"{MLS}/experiments/runs/write", f"{MLS}/experiments/write",
     },
-    "history GET experiments/{exp}": {f"{MLS}/experiments/read"},
-    "history GET experiments/{exp}/runs/{id}": {f"{MLS}/experiments/runs/read"},
-    "history runs query filtered by tags": {f"{MLS}/experiments/runs/read"},
-    "pipelines GET PipelineRuns/{id} (waiting)": {f"{MLS}/experiments/runs/read"},
+    "history POST experiments/{exp}/runs:query": {f"{MLS}/experiments/read", f"{MLS}/experiments/runs/read"},
+    "history PATCH experiments/{exp}/runs/{id} (tags)": {f"{MLS}/experiments/runs/write"},
+    "history GET experiments/{exp}/runs/{id} (waiting)": {f"{MLS}/experiments/runs/read"},
 }
 # What the submitted pipeline's steps use in the submitter's name: Microsoft's documented "MLOps" custom role for
 # submitting runs of a published pipeline (how-to-assign-roles#mlops), with datasets/*/read spelled out.
@@ -355,6 +355,25 @@ def test_pipeline_packages_runtime_dependencies_into_python_packages():
     assert "-r requirements.txt" in install, "only runtime dependencies go into the package"
     archived = task(build, "ArchiveFiles@")["inputs"]
     assert target.startswith(archived["rootFolderOrFile"] + "/") and archived["includeRootFolder"] is False
+
+
+def test_pipeline_tests_on_the_oldest_and_newest_python_and_packages_with_the_apps_version():
+    jobs = {job["job"]: job for job in stage("Build")["jobs"]}
+    matrix = jobs["Test"]["strategy"]["matrix"]
+    assert sorted(entry["testPython"] for entry in matrix.values()) == ["3.10", "3.13"]
+    assert task(jobs["Test"], "UsePythonVersion@")["inputs"]["versionSpec"] == "$(testPython)"
+    assert jobs["Package"]["dependsOn"] == "Test"
+    assert task(jobs["Package"], "UsePythonVersion@")["inputs"]["versionSpec"] == "$(pythonVersion)"
+    assert any("--target=" in step.get("script", "") for step in steps(jobs["Package"]))
+
+
+def test_requirements_allow_every_python_azure_functions_offers():
+    project = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'requires-python = ">=3.10,<3.14"' in project
+    lines = [line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
+    functions = [line for line in lines if line.startswith("azure-functions")]
+    assert functions == ['azure-functions>=1.18,<2; python_version < "3.13"',
+                         'azure-functions>=2,<3; python_version >= "3.13"']
 
 
 def test_pipeline_deploys_the_package_to_linux_python_of_the_build_version():

@@ -6,12 +6,13 @@ import json
 
 import pytest
 
+from fakeazure import CLIENT_ID, CLIENT_SECRET, IDENTITY_ENDPOINT, IDENTITY_HEADER, RUN_STATUSES, WORKSPACE
 from shared.auth import SignInError
 from shared.pipelines import PipelineError
+from shared.runhistory import RunHistoryError
 from shared.settings import DEFAULT_EXPERIMENT, ConfigError
 from shared.workspace import WorkspaceError
 from tests.conftest import TICK, entry_point, make_timer
-from tests.fakeazure import CLIENT_ID, CLIENT_SECRET, IDENTITY_ENDPOINT, IDENTITY_HEADER, TENANT, WORKSPACE
 
 run_pipeline_timer = entry_point("RunPipelineTimer")
 
@@ -126,15 +127,18 @@ def test_every_configuration_problem_is_reported_at_once(fake, settings, timer):
     assert len(named) == 5 and len(error.value.problems) == 5
 
 
-def test_wrong_secret_fails_with_tenant_client_and_service_error_code(fake, settings, timer):
+def test_wrong_secret_fails_with_the_service_error_code_and_the_setting_to_check(fake, settings, timer):
     settings(RUN_PIPELINE_ID=fake.add_published_pipeline(), AZURE_CLIENT_SECRET="wrong-secret-value-123")
 
     with pytest.raises(SignInError) as error:
         run_pipeline_timer(timer)
 
     message = str(error.value)
-    assert "AADSTS7000215" in message and TENANT in message and CLIENT_ID in message
-    assert "mode=service_principal" in message and "wrong-secret-value-123" not in message
+    assert message == ("sign-in failed: mode=service_principal error=AADSTS7000215: AZURE_CLIENT_SECRET is not a "
+                       "valid secret of AZURE_CLIENT_ID (use the secret's value, not its id). The service said: "
+                       "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request "
+                       "is the client secret value, not the client secret ID.")
+    assert error.value.__cause__ is None and error.value.__suppress_context__, "msal's text names tenant and client"
     assert not fake.requests_to("workspaces"), "no workspace call after a failed sign-in"
     assert fake.runs == {}
 
@@ -150,7 +154,7 @@ def test_unknown_workspace_is_named_in_the_error(fake, settings, timer):
 
 
 def test_workspace_the_identity_cannot_read_says_to_grant_a_role(fake, settings, timer):
-    fake.readable = False
+    fake.workspace.readable = False
     settings(RUN_PIPELINE_ID=fake.add_published_pipeline())
 
     with pytest.raises(WorkspaceError) as error:
@@ -233,7 +237,7 @@ def test_skip_if_active_for_an_endpoint_looks_at_its_current_default_pipeline(fa
 
 def test_wait_returns_when_the_run_completes(fake, settings, timer, logs, pipeline_clock):
     fake.run_statuses = ["NotStarted", "Running", "Running", "Completed"]
-    settings(RUN_PIPELINE_ID=fake.add_published_pipeline(), RUN_PIPELINE_WAIT_MINUTES="10")
+    settings(RUN_PIPELINE_ID=fake.add_published_pipeline(), RUN_PIPELINE_WAIT_MINUTES="9")
 
     run_pipeline_timer(timer)
 
@@ -313,8 +317,8 @@ def test_managed_identity_system_assigned_signs_in_without_a_secret(fake, settin
     run_pipeline_timer(timer)
 
     assert len(fake.runs) == 1 and not fake.requests_to("login.microsoftonline.com")
-    assert "auth mode=managed_identity identity=system_assigned" in lines(logs, "auth ")[0]
-    assert all("client_id" not in url for _, url in fake.requests_to("msi/token"))
+    assert lines(logs, "auth ") == ["auth mode=managed_identity identity=system_assigned cloud=AzureCloud"]
+    assert all("client_id" not in call.url for call in fake.requests_to("msi/token"))
 
 
 def test_managed_identity_user_assigned_asks_for_its_client_id(fake, settings, timer, logs, monkeypatch):
@@ -326,7 +330,7 @@ def test_managed_identity_user_assigned_asks_for_its_client_id(fake, settings, t
 
     assert len(fake.runs) == 1
     assert "identity=user_assigned" in lines(logs, "auth ")[0]
-    assert all(f"client_id={CLIENT_ID}" in url for _, url in fake.requests_to("msi/token"))
+    assert all(f"client_id={CLIENT_ID}" in call.url for call in fake.requests_to("msi/token"))
 
 
 def test_managed_identity_outside_azure_says_how_to_fix_it(fake, settings, timer):
@@ -345,8 +349,8 @@ def test_warm_invocations_reuse_sign_in_and_workspace(fake, settings):
 
     second = fake.requests[first:]
     assert len(fake.runs) == 2
-    assert not [url for _, url in second if "login.microsoftonline.com" in url or "/subscriptions?" in url]
-    assert not [url for _, url in second if url.split("?")[0].endswith(f"workspaces/{WORKSPACE}")]
+    assert not [call for call in second if "login.microsoftonline.com" in call.url or "/subscriptions?" in call.url]
+    assert not [call for call in second if call.url.split("?")[0].endswith(f"workspaces/{WORKSPACE}")]
 
 
 def test_no_secret_in_any_log_or_error(fake, settings, timer, logs, capsys):
@@ -363,3 +367,97 @@ def test_no_secret_in_any_log_or_error(fake, settings, timer, logs, capsys):
     captured = capsys.readouterr()
     everything = "\n".join([logs.text, *errors, captured.out, captured.err])
     assert CLIENT_SECRET not in everything
+
+
+# --------------------------------------------------------------------------- run history, tags and run states
+
+
+def test_a_new_experiment_has_no_runs_yet_by_run_historys_own_404(fake, settings, timer):
+    settings(RUN_PIPELINE_ID=fake.add_published_pipeline(), RUN_PIPELINE_EXPERIMENT="brand-new")
+
+    run_pipeline_timer(timer)
+
+    assert only_run(fake).experiment == "brand-new"
+    assert fake.requests_to("experiments/brand-new/runs:query"), "the query was made and answered 404"
+
+
+def test_a_404_that_is_not_run_historys_own_is_an_error_naming_the_url(fake, settings, timer):
+    settings(RUN_PIPELINE_ID=fake.add_published_pipeline())
+    fake.fail("POST", "runs:query", status=404, body="<html><body>404 Not Found</body></html>")
+
+    with pytest.raises(RunHistoryError) as error:
+        run_pipeline_timer(timer)
+
+    assert "POST https://westeurope.api.azureml.ms/history/v1.0/subscriptions/" in str(error.value)
+    assert "without run history's JSON error" in str(error.value)
+    assert fake.runs == {}, "a misconfiguration never looks like an empty history"
+
+
+def test_run_history_is_read_on_the_workspaces_discovered_endpoint(fake, settings, timer, pipeline_clock):
+    fake.history_host = "https://ws-demo-history.privatelink.api.azureml.ms"  # differs from the pipelines host
+    fake.run_statuses = ["Running", "Completed"]
+    settings(RUN_PIPELINE_ID=fake.add_published_pipeline(), RUN_PIPELINE_WAIT_MINUTES="1",
+             RUN_PIPELINE_SKIP_IF_ACTIVE="true")
+
+    run_pipeline_timer(timer)
+
+    history = fake.requests_to("/history/")
+    assert history and all(call.url.startswith(fake.history_host) for call in history)
+    assert only_run(fake).status == "Completed"
+
+
+ENDED = {"Completed", "Failed", "Canceled"}
+
+
+@pytest.mark.parametrize("status", [*RUN_STATUSES, "SomethingNew", None])
+def test_skip_if_active_treats_every_status_but_the_ended_ones_as_active(fake, settings, timer, status):
+    pipeline_id = fake.add_published_pipeline()
+    fake.add_run(DEFAULT_EXPERIMENT, pipeline_id, [status])
+    settings(RUN_PIPELINE_ID=pipeline_id, RUN_PIPELINE_SKIP_IF_ACTIVE="true")
+
+    run_pipeline_timer(timer)
+
+    submitted = len(fake.requests_to("PipelineSubmit", "POST"))
+    assert submitted == (1 if status in ENDED else 0), f"status {status}"
+
+
+def test_waiting_goes_on_through_every_active_status(fake, settings, timer, logs, pipeline_clock):
+    active = [status for status in RUN_STATUSES if status not in ENDED]
+    fake.run_statuses = [*active, "Completed"]
+    settings(RUN_PIPELINE_ID=fake.add_published_pipeline(), RUN_PIPELINE_WAIT_MINUTES="9")
+
+    run_pipeline_timer(timer)
+
+    assert only_run(fake).reads == len(active) + 1
+    assert "status=Completed" in lines(logs, "pipeline action=completed")[0]
+
+
+def test_a_run_whose_tags_the_service_dropped_is_tagged_before_the_tick_returns(fake, settings, timer, logs):
+    fake.stores_submit_tags = False
+    pipeline_id = fake.add_published_pipeline("train")
+    settings(RUN_PIPELINE_ID=pipeline_id)
+
+    run_pipeline_timer(timer)
+    run_pipeline_timer(timer)  # the host fires the same tick again
+
+    run = only_run(fake)
+    assert run.tags["schedule_tick"] == "2026-11-21T03:00:00Z" and run.tags["started_by"] == "aml-timer-functions"
+    assert "tags=patch" in lines(logs, "pipeline action=submitted")[0]
+    assert len(lines(logs, "pipeline action=already_submitted")) == 1
+
+
+def test_tags_the_submit_stored_are_not_set_again(fake, settings, timer, logs):
+    settings(RUN_PIPELINE_ID=fake.add_published_pipeline())
+
+    run_pipeline_timer(timer)
+
+    assert not fake.requests_to("/runs/", "PATCH")
+    assert "tags=submit" in lines(logs, "pipeline action=submitted")[0]
+
+
+def test_a_published_pipelines_notification_setting_is_passed_on(fake, settings, timer):
+    settings(RUN_PIPELINE_ID=fake.add_published_pipeline(enable_notification=True))
+
+    run_pipeline_timer(timer)
+
+    assert only_run(fake).submission["enable_email_notification"] is True

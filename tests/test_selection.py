@@ -1,23 +1,73 @@
-"""Selection rules of StopComputeTimer, as a pure function: no Azure, fake or real."""
+"""Selection rules of StopComputeTimer and StartComputeTimer, as a pure function: no Azure, fake or real."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.selection import Decision, Instance, Rules, select
+from shared.selection import START, STOP, Decision, Instance, Rules, select
 
 
 def decisions(instances: list[Instance], **rules) -> dict[str, tuple[str, str]]:
     return {d.name: (d.action, d.reason) for d in select(instances, Rules(**rules))}
 
 
+STATES = ["Running", "JobRunning", "Starting", "Stopping", "Stopped", "Creating", "CreateFailed", "Deleting",
+          "Restarting", "SettingUp", "SetupFailed", "UserSettingUp", "UserSetupFailed", "Unknown", "Unusable"]
+OPTED_IN = {"autostart": "true"}
+
+
+def starts(instances: list[Instance], **rules) -> dict[str, tuple[str, str]]:
+    return decisions(instances, action=START, **{"tag": ("autostart", "true"), **rules})
+
+
 def test_only_running_instances_are_stopped():
-    states = ["Running", "JobRunning", "Starting", "Stopping", "Stopped", "Creating", "CreateFailed", "Deleting",
-              "Restarting", "SettingUp", "SetupFailed", "UserSettingUp", "UserSetupFailed", "Unknown", "Unusable"]
-    result = decisions([Instance(f"ci-{i}", state) for i, state in enumerate(states)])
+    result = decisions([Instance(f"ci-{i}", state) for i, state in enumerate(STATES)])
 
     assert result.pop("ci-0") == ("stop", "running")
     assert set(result.values()) == {("skip", "not_running")}
+
+
+def test_only_stopped_instances_are_started():
+    result = starts([Instance(f"ci-{i}", state, OPTED_IN) for i, state in enumerate(STATES)])
+
+    assert result.pop(f"ci-{STATES.index('Stopped')}") == ("start", "stopped")
+    assert set(result.values()) == {("skip", "not_stopped")}
+
+
+def test_start_needs_the_opt_in_tag_key_and_value_case_insensitively():
+    instances = [Instance("a", "Stopped", {"AutoStart": "TRUE"}), Instance("b", "Stopped", {"autostart": "false"}),
+                 Instance("c", "Stopped"), Instance("d", "Stopped", {"autostop": "true"})]
+
+    assert starts(instances) == {"a": ("start", "stopped"), "b": ("skip", "not_tagged"), "c": ("skip", "not_tagged"),
+                                 "d": ("skip", "not_tagged")}
+
+
+def test_start_exclude_wins_over_the_tag_and_include():
+    instances = [Instance("gpu-a", "Stopped", OPTED_IN), Instance("gpu-b", "Stopped", OPTED_IN)]
+
+    assert starts(instances, include=("gpu-*",), exclude=("gpu-b",)) == {
+        "gpu-a": ("start", "stopped"), "gpu-b": ("skip", "excluded")}
+
+
+def test_the_stop_direction_is_the_default():
+    assert Rules().action is STOP and STOP.meanwhile == "stopped_meanwhile" and START.meanwhile == "started_meanwhile"
+
+
+def test_a_pattern_with_a_slash_matches_workspace_slash_instance():
+    instances = [Instance("ci-a", "Running", workspace="ws-research"), Instance("ci-a", "Running", workspace="ws-prod"),
+                 Instance("gpu-1", "Running", workspace="WS-Research")]
+
+    found = [(d.workspace, d.name, d.action, d.reason) for d in select(instances, Rules(exclude=("ws-research/*",)))]
+
+    assert found == [("ws-prod", "ci-a", "stop", "running"), ("ws-research", "ci-a", "skip", "excluded"),
+                     ("WS-Research", "gpu-1", "skip", "excluded")]
+
+
+def test_include_can_mix_instance_and_workspace_patterns():
+    instances = [Instance("ci-a", "Running", workspace="ws-1"), Instance("gpu", "Running", workspace="ws-2"),
+                 Instance("dev", "Running", workspace="ws-3")]
+
+    assert [d.action for d in select(instances, Rules(include=("ws-2/*", "ci-*")))] == ["stop", "stop", "skip"]
 
 
 def test_empty_include_means_every_instance():
@@ -73,7 +123,7 @@ def test_exempt_tag_needs_the_value_too():
 def test_custom_exempt_tag():
     instances = [Instance("a", "Running", {"Keep-Alive": "Yes"}), Instance("b", "Running", {"autostop": "false"})]
 
-    assert decisions(instances, exempt_tag=("keep-alive", "yes")) == {
+    assert decisions(instances, tag=("keep-alive", "yes")) == {
         "a": ("skip", "exempt_tag"), "b": ("stop", "running")}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fakeazure import CLIENT_SECRET
 from shared.settings import (
     DEFAULT_EXPERIMENT,
     DEFAULT_RETRY_BUDGET_SECONDS,
@@ -12,7 +13,6 @@ from shared.settings import (
     load_pipeline_settings,
 )
 from tests.conftest import BASE_SETTINGS
-from tests.fakeazure import CLIENT_SECRET
 
 PIPELINE_ID = "77777777-7777-7777-7777-777777777777"
 PIPELINE = {**BASE_SETTINGS, "RUN_PIPELINE_ID": PIPELINE_ID}
@@ -95,10 +95,14 @@ BAD_PIPELINE = [
     ({"AML_RETRY_BUDGET_SECONDS": "soon"}, "AML_RETRY_BUDGET_SECONDS='soon' is not valid"),
     ({"AML_RETRY_BUDGET_SECONDS": "-1"}, "AML_RETRY_BUDGET_SECONDS='-1' is not valid"),
     ({"AML_RETRY_BUDGET_SECONDS": "99999"}, "AML_RETRY_BUDGET_SECONDS='99999' is not valid"),
-    ({"AZURE_CLIENT_ID": "my-app"}, "AZURE_CLIENT_ID='my-app' is not valid"),
+    ({"AZURE_CLIENT_ID": "my-app"}, "AZURE_CLIENT_ID is not valid: expected an application (client) id, a GUID of "
+                                    "36 characters such as 00000000-0000-0000-0000-000000000000; the value has 6 "
+                                    "characters (letters)"),
     ({"AZURE_CLIENT_ID": None}, "AZURE_CLIENT_ID is missing: a service principal"),
     ({"AZURE_TENANT_ID": None}, "AZURE_TENANT_ID is missing: a service principal"),
-    ({"AZURE_TENANT_ID": "not a tenant"}, "AZURE_TENANT_ID='not a tenant' is not valid"),
+    ({"AZURE_TENANT_ID": "not a tenant"}, "AZURE_TENANT_ID is not valid: expected a tenant id GUID or a domain such "
+                                          "as contoso.onmicrosoft.com; the value has 12 characters (letters, other "
+                                          "characters)"),
     ({"RUN_PIPELINE_SCHEDULE": None}, "RUN_PIPELINE_SCHEDULE is missing"),
     ({"RUN_PIPELINE_SCHEDULE": "0 25 21 * *"}, "RUN_PIPELINE_SCHEDULE='0 25 21 * *' is not a valid schedule"),
     ({"RUN_PIPELINE_SCHEDULE": "0 0 0 * * 7"}, "is not a valid schedule"),

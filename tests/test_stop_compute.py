@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from shared.compute import ComputeStopError
+from fakeazure import CLIENT_ID, CLIENT_SECRET
+from fakeazure.service import COMPUTE_PAGE_SIZE
+from shared.compute import ComputeActionError
 from shared.settings import ConfigError
 from tests.conftest import entry_point
-from tests.fakeazure import CLIENT_SECRET
-from tests.fakeazure.service import COMPUTE_PAGE_SIZE
 
 stop_compute_timer = entry_point("StopComputeTimer")
 
@@ -49,7 +49,8 @@ def test_running_instances_are_stopped_and_every_other_state_is_left_alone(fake,
     assert after.pop("ci-running") == "Stopping"
     assert after == {f"ci-{state.lower()}": state for state in ALL_STATES if state != "Running"}
     lines = compute_lines(logs)
-    assert lines["ci-running"] == {"name": "ci-running", "state": "Running", "action": "stopped", "reason": "running"}
+    assert lines["ci-running"] == {"name": "ci-running", "state": "Running", "action": "stopped", "reason": "running",
+                                   "workspace": "ws-demo", "subscription": "33333333-3333-3333-3333-333333333333"}
     assert lines["ci-jobrunning"]["action"] == "skipped" and lines["ci-jobrunning"]["reason"] == "not_running"
     assert lines["ci-jobrunning"]["state"] == "JobRunning"
     assert len(lines) == len(ALL_STATES)
@@ -127,45 +128,110 @@ def test_dry_run_changes_nothing_and_logs_would_stop(fake, settings, timer, logs
     assert summary(logs)["would_stop"] == "1" and summary(logs)["dry_run"] == "true"
 
 
-def test_one_failing_stop_does_not_prevent_the_others_and_fails_the_invocation(fake, settings, timer, logs):
+def test_one_failing_stop_does_not_prevent_the_others_and_fails_the_invocation(fake, settings, timer, logs,
+                                                                                 retry_clock):
     for i in range(6):
         fake.add_instance(f"ci-{i}", "Running")
-    fake.instances["ci-3"].stop_status = 500
-    settings()
+    fake.instances["ci-3"].power_status = 500
+    settings(AML_RETRY_BUDGET_SECONDS="10")
 
-    with pytest.raises(ComputeStopError) as error:
+    with pytest.raises(ComputeActionError) as error:
         stop_compute_timer(timer)
 
     assert states(fake) == {**{f"ci-{i}": "Stopping" for i in range(6)}, "ci-3": "Running"}
     assert "1 of 6 compute instance(s) could not be stopped" in str(error.value)
-    assert "ci-3: stop: status=500" in str(error.value)
-    assert compute_lines(logs)["ci-3"]["action"] == "failed"
+    assert "ws-demo/ci-3: stop: status=500" in str(error.value)
+    line = compute_lines(logs)["ci-3"]
+    assert (line["action"], line["reason"]) == ("failed", "service_error")
+    assert line["error"].startswith('"stop: status=500: ')
     assert summary(logs)["failed"] == "1" and summary(logs)["stopped"] == "5"
 
 
-def test_every_failed_instance_is_named(fake, settings, timer):
+def test_every_failed_instance_is_named_with_the_services_error_code(fake, settings, timer, logs):
     for name in ("a", "b", "c"):
-        fake.add_instance(name, "Running").stop_status = 403
+        fake.add_instance(name, "Running").power_status = 403
     settings()
 
-    with pytest.raises(ComputeStopError) as error:
+    with pytest.raises(ComputeActionError) as error:
         stop_compute_timer(timer)
 
-    assert all(f"{name}: status=403" in str(error.value) for name in ("a", "b", "c"))
+    assert all(f"ws-demo/{name}: AuthorizationFailed: " in str(error.value) for name in ("a", "b", "c"))
     assert all(instance.stops == 1 for instance in fake.instances.values()), "a 403 is not retried"
+    assert {line["reason"] for line in compute_lines(logs).values()} == {"refused"}
+    assert CLIENT_ID not in str(error.value) + logs.text, "ARM's message names the client id: it is scrubbed"
+    assert "<AZURE_CLIENT_ID>" in str(error.value)
 
 
-def test_conflict_on_an_instance_that_stopped_meanwhile_is_not_a_failure(fake, settings, timer, logs):
+def test_an_instance_that_stopped_meanwhile_is_not_a_failure(fake, settings, timer, logs):
     fake.add_instance("ci-a", "Running")
-    fake.add_instance("ci-b", "Running").stops_after_listing = True  # someone stops it right after the list
+    fake.add_instance("ci-b", "Running").changes_after_listing = "Stopped"  # someone stops it right after the list
     settings()
 
     stop_compute_timer(timer)
 
-    assert fake.instances["ci-b"].stops == 1, "the app did try, and the service answered 409"
+    assert fake.instances["ci-b"].stops == 1, "the app did try, and the service refused (400, wrong state)"
+    assert len(fake.requests_to(r"/computes/ci-b\?api-version=", "GET")) == 1, "then it read the instance once"
     assert compute_lines(logs)["ci-b"]["action"] == "skipped"
     assert compute_lines(logs)["ci-b"]["reason"] == "stopped_meanwhile"
     assert summary(logs)["failed"] == "0" and summary(logs)["skipped_stopped_meanwhile"] == "1"
+
+
+def test_a_refusal_while_the_instance_is_still_running_is_a_failure(fake, settings, timer, logs):
+    fake.add_instance("ci-a", "Running")
+    fake.add_instance("ci-full", "Running").refusal = (
+        "UserError", "StopCompute is not allowed when ComputeInstance disk is full.")
+    settings()
+
+    with pytest.raises(ComputeActionError) as error:
+        stop_compute_timer(timer)
+
+    assert "ws-demo/ci-full: UserError: StopCompute is not allowed when ComputeInstance disk is full. " \
+           "(state Running)" in str(error.value)
+    assert fake.instances["ci-full"].stops == 1, "a 400 is not retried"
+    line = compute_lines(logs)["ci-full"]
+    assert (line["action"], line["reason"]) == ("failed", "refused") and "disk is full" in line["error"]
+    assert fake.instances["ci-a"].state == "Stopping"
+
+
+def test_an_instance_that_started_a_job_meanwhile_is_a_refusal_not_a_stop(fake, settings, timer, logs):
+    fake.add_instance("ci-a", "Running").changes_after_listing = "JobRunning"
+    settings()
+
+    with pytest.raises(ComputeActionError, match="StopComputeInstanceOnlyAllowedInRunningState"):
+        stop_compute_timer(timer)
+
+    assert fake.instances["ci-a"].state == "JobRunning"
+    assert compute_lines(logs)["ci-a"]["reason"] == "refused"
+
+
+def test_an_instance_deleted_meanwhile_is_skipped(fake, settings, timer, logs):
+    fake.add_instance("ci-a", "Running")
+    fake.add_instance("ci-gone", "Running")
+    settings()
+    original = fake._power
+
+    def delete_then_refuse(request, match):
+        if match.group("name") == "ci-gone":
+            fake.instances.pop("ci-gone")
+        return original(request, match)
+
+    fake._routes = [(m, p, delete_then_refuse if h == original else h) for m, p, h in fake._routes]
+
+    stop_compute_timer(timer)
+
+    assert compute_lines(logs)["ci-gone"]["reason"] == "deleted_meanwhile"
+    assert summary(logs)["failed"] == "0"
+
+
+def test_a_wrong_state_answered_only_in_the_operation_is_not_waited_for(fake, settings, timer, logs):
+    fake.wrong_state_answer = "lro"  # 202 now, the operation fails later
+    fake.add_instance("ci-a", "Running").changes_after_listing = "Stopped"
+    settings()
+
+    stop_compute_timer(timer)
+
+    assert compute_lines(logs)["ci-a"]["action"] == "stopped", "a 202 means the service took the request"
+    assert not fake.requests_to("computeOperationsStatus"), "the operation is not polled"
 
 
 def test_empty_workspace_is_a_quiet_success(fake, settings, timer, logs):
@@ -190,14 +256,15 @@ def test_more_instances_than_one_list_page(fake, settings, timer, logs):
     assert sum(state == "Stopping" for state in states(fake).values()) == count // 2
 
 
-def test_request_count_for_50_instances_with_20_running_is_at_most_k_plus_6(fake, settings, timer):
+def test_request_count_for_50_instances_with_20_running_is_k_plus_5(fake, settings, timer):
     for i in range(50):
         fake.add_instance(f"ci-{i:02d}", "Running" if i < 20 else "Stopped")
     settings()
 
     stop_compute_timer(timer)
 
-    assert len(fake.requests) <= 20 + 6, fake.requests
+    # openid configuration, token, subscriptions, workspace, one list page, one stop per Running instance
+    assert len(fake.requests) == 20 + 5, fake.requests
     assert len(fake.requests_to("/stop", "POST")) == 20
     assert not fake.requests_to(r"/computes/ci-", "GET"), "no per-instance GET: the list carries the state"
 

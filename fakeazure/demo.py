@@ -1,11 +1,11 @@
-"""A demo workspace in the fake Azure, for `python -m shared.run FUNCTION --emulator` and its tests.
+"""A demo workspace in the fake Azure, for `python -m localrun FUNCTION --emulator` and its tests.
 
-Never deployed (tests/ is in .funcignore) and imported only when the emulator is asked for.
+Never deployed (fakeazure/ is in .funcignore).
 """
 
 from __future__ import annotations
 
-from tests.fakeazure.service import FakeAzure, app_settings
+from fakeazure.service import FakeAzure, app_settings
 
 DEMO_PIPELINE = "train"
 DEMO_ENDPOINT = "nightly-train"

@@ -1,0 +1,132 @@
+"""The fake Azure refuses what Azure refuses: it is the contract the app is tested against, so it is tested too."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from azureml._restclient.models import QueryParamsDto
+from azureml.pipeline.core._restclients.aeva.models import PipelineSubmissionInfo
+
+from fakeazure import RUN_STATUSES, SUBSCRIPTION, UnexpectedRequest
+from fakeazure.contract import BindError, bind
+from fakeazure.odata import QueryError, parse_filter
+
+WS_ID = (f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-ml/providers/Microsoft.MachineLearningServices"
+         "/workspaces/ws-demo")
+QUERY = f"https://westeurope.api.azureml.ms/history/v1.0{WS_ID}/experiments/exp/runs:query"
+AUTH = {"Authorization": "Bearer a.b.c"}
+
+
+@pytest.fixture
+def experiment(fake):
+    fake.add_run("exp", fake.add_published_pipeline(), ["Running"])
+    return fake
+
+
+def test_the_old_list_typed_order_by_answers_400_like_aspnet_model_binding(experiment):
+    response = requests.post(QUERY, json={"filter": "(ParentRunId eq null)", "orderBy": ["CreatedUtc desc"],
+                                          "top": 1}, headers=AUTH)
+
+    assert response.status_code == 400
+    assert response.json()["title"] == "One or more validation errors occurred."
+    assert response.json()["errors"] == {"$.orderBy": [
+        "The JSON value could not be converted to System.String. Path: $.orderBy"]}
+
+
+def test_keys_bind_case_insensitively_and_unknown_keys_are_ignored():
+    assert bind('{"OrderBy": "CreatedUtc desc", "TOP": 3, "colour": [1]}', QueryParamsDto) == {
+        "orderby": "CreatedUtc desc", "top": 3}
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [('{"top": "1"}', "$.top"), ('{"top": 1.5}', "$.top"), ('{"top": true}', "$.top"), ('{"filter": 3}', "$.filter"),
+     ('[1]', "$")],
+)
+def test_a_value_of_the_wrong_json_type_does_not_bind(body, path):
+    with pytest.raises(BindError) as error:
+        bind(body, QueryParamsDto)
+    assert error.value.path == path
+
+
+def test_submit_parameters_must_be_strings_as_the_sdk_sends_them():
+    with pytest.raises(BindError, match=r"Dictionary`2\[System.String,System.String\]|System.String"):
+        bind('{"ExperimentName": "e", "ParameterAssignments": {"epochs": 3}}', PipelineSubmissionInfo)
+    assert bind('{"experimentname": "e", "ParameterAssignments": {"epochs": "3"}}', PipelineSubmissionInfo) == {
+        "experiment_name": "e", "parameter_assignments": {"epochs": "3"}}
+
+
+def test_every_arm_call_needs_an_api_version(fake):
+    response = requests.get(f"https://management.azure.com{WS_ID}/computes", headers=AUTH)
+
+    assert response.status_code == 400 and response.json()["error"]["code"] == "MissingApiVersionParameter"
+
+
+def test_a_request_no_route_knows_fails_at_once_naming_it(fake):
+    with pytest.raises(UnexpectedRequest, match="no route for GET https://example.invalid/x"):
+        requests.get("https://example.invalid/x")
+    assert [call.url for call in fake.unexpected] == ["https://example.invalid/x"]
+    fake.unexpected.clear()  # seen: the fixture would otherwise fail this test
+
+
+def test_run_history_answers_only_on_the_host_discovery_names(fake):
+    fake.history_host = "https://ws-demo.privatelink.api.azureml.ms"
+    with pytest.raises(UnexpectedRequest):
+        requests.post(QUERY, json={}, headers=AUTH)
+    fake.unexpected.clear()
+
+
+def test_a_missing_experiment_is_run_historys_own_404(fake):
+    response = requests.post(QUERY, json={"top": 1}, headers=AUTH)
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "UserError" and response.json()["componentName"] == "run-history"
+
+
+def test_runs_come_in_pages_with_a_continuation_token(experiment):
+    for _ in range(59):
+        experiment.add_run("exp", "p", ["Completed"])
+
+    first = requests.post(QUERY, json={"top": 100}, headers=AUTH).json()
+    second = requests.post(QUERY, json={"top": 100, "continuationToken": first["continuationToken"]},
+                           headers=AUTH).json()
+
+    assert (len(first["value"]), len(second["value"]), second["continuationToken"]) == (50, 10, None)
+
+
+@pytest.mark.parametrize("text", ['(Tags/a eq "x"', "Tags/a equals 1", "(Colour eq red)", '(Tags/a eq "x") xor (b)'])
+def test_a_filter_outside_the_sdks_grammar_is_refused(text):
+    with pytest.raises(QueryError):
+        parse_filter(text)
+
+
+def test_filters_match_like_the_sdk_writes_them():
+    run = {"tags": {"a": "1"}, "properties": {"azureml.pipelineid": "p"}, "parentRunId": None, "status": "Queued"}
+    predicate = parse_filter('(((Tags/a eq "1") and (Properties/azureml.pipelineid eq "p")) and (ParentRunId eq null))')
+
+    assert predicate(run) and not predicate({**run, "parentRunId": "x"})
+    assert parse_filter("(Status eq Queued)")(run) and not parse_filter('(Tags/a eq "2")')(run)
+
+
+def test_the_fake_knows_every_run_status_of_the_sdk():
+    from azureml._restclient.constants import RunStatus
+
+    assert set(RUN_STATUSES) == set(RunStatus.list())
+
+
+@pytest.mark.parametrize("mode", ["400", "lro"])
+def test_a_power_action_in_a_wrong_state_is_refused(fake, mode):
+    fake.wrong_state_answer = mode
+    fake.add_instance("ci-a", "Stopped")
+
+    response = requests.post(f"https://management.azure.com{WS_ID}/computes/ci-a/stop?api-version=2024-04-01",
+                             headers=AUTH)
+
+    if mode == "400":
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "StopComputeInstanceOnlyAllowedInRunningState"
+    else:
+        assert response.status_code == 202
+        operation = requests.get(response.headers["Azure-AsyncOperation"], headers=AUTH).json()
+        assert operation["status"] == "Failed"
+    assert fake.instances["ci-a"].state == "Stopped"
