@@ -90,4 +90,7 @@ def _tick(function: str, past_due: bool, epilogue: Callable[[], None] | None = N
     shown = f'{expression} = "{schedule}"' if "%" in expression else f'"{schedule}"'
     say(f"{function}: schedule {shown} ({schedule.describe()}); firing the tick of "
         f"{occurrence:%Y-%m-%dT%H:%M:%SZ}{' as past due' if past_due else ''}")
+    if function == "RunPipelineTimer":
+        note(f"note: this is the schedule's latest occurrence; if the app already ran {occurrence:%Y-%m-%dT%H:%M:%SZ},"
+             " it submits nothing (pipeline action=already_submitted names that run)")
     return invoke(function, binding, timer_request(occurrence, last, past_due), epilogue)

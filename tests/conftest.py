@@ -6,6 +6,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -24,7 +25,7 @@ from azure.functions.meta import Datum  # noqa: E402
 from azure.functions.timer import TimerRequestConverter  # noqa: E402
 from azureml._restclient import clientbase  # noqa: E402
 
-from fakeazure import CLIENT_SECRET, FakeAzure, app_settings  # noqa: E402
+from fakeazure import CLIENT_ID, CLIENT_SECRET, TENANT, FakeAzure, app_settings  # noqa: E402
 from shared import pipelines, retry  # noqa: E402
 from shared.workspace import forget_cached_workspaces  # noqa: E402
 
@@ -36,15 +37,20 @@ BASE_SETTINGS = app_settings()
 class _Records(logging.Handler):
     def __init__(self):
         super().__init__(logging.DEBUG)
-        self.messages: list[str] = []
+        self.messages: list[tuple[str, str]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(self.format(record))
+        self.messages.append((record.name, self.format(record)))
+
+
+# `action=` and `reason=` take a small fixed vocabulary (Application Insights queries count them): lowercase words.
+_DECISION_FIELD = re.compile(r"\b(action|reason)=(\S*)")
 
 
 @pytest.fixture(autouse=True)
 def no_secret_in_logs():
-    """Suite-wide: the secret never reaches a log record of any logger, at any level (the SDK's DEBUG included)."""
+    """Suite-wide: the secret never reaches a log record of any logger, at any level (the SDK's DEBUG included);
+    no identity value reaches a line of the app's own; its decision fields stay in their vocabulary."""
     records, root = _Records(), logging.getLogger()
     level = root.level
     root.setLevel(logging.DEBUG)
@@ -52,8 +58,14 @@ def no_secret_in_logs():
     yield
     root.removeHandler(records)
     root.setLevel(level)
-    leaked = [message for message in records.messages if CLIENT_SECRET in message]
+    leaked = [message for _, message in records.messages if CLIENT_SECRET in message]
     assert not leaked, f"the client secret reached {len(leaked)} log record(s)"
+    own = [message for name, message in records.messages if name.startswith(("shared", "localrun"))]
+    named = [message for message in own if TENANT in message or CLIENT_ID in message]
+    assert not named, f"an identity value reached the app's log line: {named[0]}"
+    odd = [f"{key}={value}" for message in own for key, value in _DECISION_FIELD.findall(message)
+           if not re.fullmatch(r"[a-z_]+", value)]
+    assert not odd, f"action/reason values outside the vocabulary: {odd}"
 
 
 @pytest.hookimpl(hookwrapper=True)

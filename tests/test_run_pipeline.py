@@ -358,7 +358,8 @@ def test_no_secret_in_any_log_or_error(fake, settings, timer, logs, capsys):
     run_pipeline_timer(timer)
     errors = []
     for overrides in ({"AZURE_CLIENT_SECRET": CLIENT_SECRET + "x"}, {"AML_WORKSPACE_NAME": "missing-ws"},
-                      {"RUN_PIPELINE_PARAMETERS": "nope"}):
+                      {"RUN_PIPELINE_PARAMETERS": "nope"}, {"AZURE_CLIENT_ID": CLIENT_SECRET},
+                      {"AZURE_TENANT_ID": CLIENT_SECRET}):
         settings(RUN_PIPELINE_ID=fake.add_published_pipeline(), **overrides)
         with pytest.raises(Exception) as error:  # noqa: B017 - each kind of failure is checked for leaks
             run_pipeline_timer(make_timer(TICK.replace(hour=4)))

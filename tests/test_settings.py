@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from fakeazure import CLIENT_SECRET
@@ -176,3 +178,50 @@ def test_a_secret_typed_into_another_setting_is_not_echoed_as_the_secret():
         load_pipeline_settings(with_(PIPELINE, AZURE_CLIENT_ID=None))
 
     assert CLIENT_SECRET not in str(error.value) and "AZURE_CLIENT_SECRET is set" in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["AZURE_CLIENT_ID", "AZURE_TENANT_ID"])
+def test_a_secret_pasted_into_an_identity_setting_is_described_not_repeated(name):
+    with pytest.raises(ConfigError) as error:
+        load_pipeline_settings(with_(PIPELINE, **{name: CLIENT_SECRET}))
+
+    message = str(error.value)
+    assert CLIENT_SECRET not in message
+    assert f"{name} is not valid: expected " in message
+    assert f"the value has {len(CLIENT_SECRET)} characters (letters, digits)" in message
+
+
+def host_json(tmp_path, **document) -> object:
+    path = tmp_path / "host.json"
+    path.write_text(json.dumps({"version": "2.0", **document}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("timeout", "longest"), [("00:10:00", 9), ("00:30:00", 29), ("1.00:00:00", 1439)])
+def test_a_wait_fits_in_the_function_timeout_with_a_minute_to_spare(tmp_path, timeout, longest):
+    path = host_json(tmp_path, functionTimeout=timeout)
+
+    assert load_pipeline_settings(with_(PIPELINE, RUN_PIPELINE_WAIT_MINUTES=str(longest)), path).wait_minutes == longest
+    with pytest.raises(ConfigError) as error:
+        load_pipeline_settings(with_(PIPELINE, RUN_PIPELINE_WAIT_MINUTES=str(longest + 1)), path)
+
+    message = str(error.value)
+    assert f"RUN_PIPELINE_WAIT_MINUTES={longest + 1} does not fit in host.json functionTimeout" in message
+    assert f"set RUN_PIPELINE_WAIT_MINUTES to at most {longest}, or raise functionTimeout" in message
+
+
+def test_without_a_function_timeout_the_consumption_default_of_5_minutes_applies(tmp_path):
+    with pytest.raises(ConfigError, match=r"functionTimeout \(00:05:00\)"):
+        load_pipeline_settings(with_(PIPELINE, RUN_PIPELINE_WAIT_MINUTES="5"), host_json(tmp_path))
+
+
+def test_an_unlimited_function_timeout_allows_the_longest_wait(tmp_path):
+    path = host_json(tmp_path, functionTimeout="-1")
+
+    assert load_pipeline_settings(with_(PIPELINE, RUN_PIPELINE_WAIT_MINUTES="1440"), path).wait_minutes == 1440
+
+
+def test_the_apps_own_host_json_allows_a_wait_of_9_minutes():
+    assert load_pipeline_settings(with_(PIPELINE, RUN_PIPELINE_WAIT_MINUTES="9")).wait_minutes == 9
+    with pytest.raises(ConfigError, match=r"functionTimeout \(00:10:00\)"):
+        load_pipeline_settings(with_(PIPELINE, RUN_PIPELINE_WAIT_MINUTES="10"))
