@@ -304,6 +304,18 @@ class Schedule:
                 return datetime.combine(day, time(*hms), UTC)
         return None
 
+    def matches(self, moment: datetime) -> bool:
+        """Whether `moment` (its fields as they are: UTC, or a wall-clock time) is an occurrence."""
+        return (moment.second in self.seconds and moment.minute in self.minutes and moment.hour in self.hours
+                and self.date_matches(moment.date()))
+
+    def date_matches(self, day: date) -> bool:
+        return day.day in self.days and day.month in self.months and day.isoweekday() % 7 in self.days_of_week
+
+    def seconds_of_day(self) -> list[int]:
+        """Every time of day it fires at, as seconds since midnight, in order."""
+        return [h * 3600 + m * 60 + s for h in self.hours for m in self.minutes for s in self.seconds]
+
     def never_fires_reason(self) -> str | None:
         """Why no date can match, or None. The weekday never matters: every date falls on every weekday."""
         if any(day <= _longest_month(month) for month in self.months for day in self.days):
@@ -313,9 +325,9 @@ class Schedule:
         verb = "occurs" if len(self.days) == 1 else "occur"
         return f"day{'s' if len(self.days) > 1 else ''} {days} never {verb} in {months}"
 
-    def describe(self) -> str:
+    def describe(self, zone: str = "UTC") -> str:
         """One line of plain English, e.g. 'at 21:25:00 UTC every day' or 'every 5 minutes'."""
-        when = _describe_time(self.seconds, self.minutes, self.hours)
+        when = _describe_time(self.seconds, self.minutes, self.hours, zone)
         dates = _describe_dates(self.days, self.months, self.days_of_week)
         if dates == "every day" and "every" in when:
             return when  # 'every 5 minutes every day' says nothing more
@@ -391,15 +403,15 @@ def _longest_month(month: int) -> int:
 # --------------------------------------------------------------------------- describe
 
 
-def _describe_time(seconds: tuple[int, ...], minutes: tuple[int, ...], hours: tuple[int, ...]) -> str:
+def _describe_time(seconds: tuple[int, ...], minutes: tuple[int, ...], hours: tuple[int, ...], zone: str) -> str:
     if len(seconds) == len(minutes) == 1 and len(hours) <= 4:
         clock = [f"{h:02}:{minutes[0]:02}:{seconds[0]:02}" for h in hours]
-        return f"at {_join(clock)} UTC"
+        return f"at {_join(clock)} {zone}"
     fields = _significant_fields([(hours, _FIELDS[2]), (minutes, _FIELDS[1]), (seconds, _FIELDS[0])])
     phrases = [_describe_values(values, spec) for values, spec in fields]
     if not phrases[-1].startswith("every "):
         phrases[-1] = f"at {phrases[-1]}"
-    return " of ".join(reversed(phrases)) + (" UTC" if len(hours) < 24 else "")
+    return " of ".join(reversed(phrases)) + (f" {zone}" if len(hours) < 24 else "")
 
 
 def _significant_fields(fields: list[tuple[tuple[int, ...], _Field]]) -> list[tuple[tuple[int, ...], _Field]]:
@@ -478,17 +490,27 @@ def _join(items: list[str], word: str = "and") -> str:
 
 # --------------------------------------------------------------------------- command line
 
+# The app settings a `from-local` result goes into, per function.
+_SETTING_PREFIX = {"RunPipelineTimer": "RUN_PIPELINE", "StopComputeTimer": "STOP_COMPUTE",
+                   "StartComputeTimer": "START_COMPUTE"}
+
 
 def main(argv: list[str] | None = None) -> int:
-    """``check`` and ``next`` sub-commands; exit 1 with a message on stderr when the schedule is unusable."""
+    """``check``, ``next`` and ``from-local``; exit 1 with a message on stderr when a schedule or zone is unusable."""
     args = _parser().parse_args(argv)
+    from shared.localtime import ZoneError
+
     try:
         schedule = validate(args.expression, os.environ)
+        if args.command == "from-local":
+            return _print_from_local(schedule, args)
         if args.command == "check":
-            print(schedule.describe())
+            if args.local:
+                _local(schedule, args.local)
+            print(schedule.describe(args.local or "UTC"))
             return 0
         return _print_next(schedule, args)
-    except ScheduleError as exc:
+    except (ScheduleError, ZoneError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
@@ -496,13 +518,22 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m shared.schedule", description="Check timer schedules.")
     commands = parser.add_subparsers(dest="command", required=True)
+    expression_help = "six-field NCRONTAB, %%NAME%% resolved from the environment"
     check = commands.add_parser("check", help="say in plain English when it fires, or why it is wrong")
-    check.add_argument("expression", help="six-field NCRONTAB, %%NAME%% resolved from the environment")
+    check.add_argument("expression", help=expression_help)
+    check.add_argument("--local", metavar="ZONE", help="read EXPR in this IANA zone's wall-clock time")
     upcoming = commands.add_parser("next", help="list the next occurrences in UTC")
-    upcoming.add_argument("expression", help="six-field NCRONTAB, %%NAME%% resolved from the environment")
+    upcoming.add_argument("expression", help=expression_help)
     upcoming.add_argument("--after", help="ISO 8601 start (default now; naive means UTC)")
     upcoming.add_argument("--count", type=_positive, default=5, help="how many (default 5)")
-    upcoming.add_argument("--tz", help="also show local time in this IANA zone, e.g. Asia/Tokyo")
+    shown = upcoming.add_mutually_exclusive_group()
+    shown.add_argument("--tz", help="also show local time in this IANA zone, e.g. Asia/Tokyo")
+    shown.add_argument("--local", metavar="ZONE", help="read EXPR in this IANA zone's wall-clock time (fold=0)")
+    host = commands.add_parser("from-local", help="the UTC host schedule that fires at every local occurrence")
+    host.add_argument("expression", help=expression_help + ", read in the zone's wall-clock time")
+    host.add_argument("--tz", required=True, metavar="ZONE", help="IANA zone, e.g. Europe/Berlin")
+    host.add_argument("--function", choices=sorted(_SETTING_PREFIX), default="StopComputeTimer",
+                      help="whose settings the az command sets (default StopComputeTimer)")
     return parser
 
 
@@ -512,18 +543,54 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _local(schedule: Schedule, zone: str):
+    from shared.localtime import LocalSchedule, load_zone
+
+    load_zone(zone)
+    return LocalSchedule(schedule, zone)
+
+
 def _print_next(schedule: Schedule, args: argparse.Namespace) -> int:
-    zone = _zone(args.tz) if args.tz else None
     start = _parse_after(args.after) if args.after else datetime.now(UTC)
-    found = schedule.occurrences(start, args.count)
+    if args.local:
+        local = _local(schedule, args.local)
+        found, moment = [], start
+        while len(found) < args.count and (moment := local.next_after(moment)) is not None:
+            found.append(moment)
+        zone, label = local.zone, args.local
+    else:
+        found = schedule.occurrences(start, args.count)
+        zone, label = (_local(schedule, args.tz).zone, args.tz) if args.tz else (None, "")
     if not found:
         raise ScheduleError(f"'{schedule}' does not fire after {start.isoformat()}")
     for moment in found:
         line = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
         if zone:
-            line += f"  {moment.astimezone(zone).isoformat()} {args.tz}"
+            line += f"  {moment.astimezone(zone).isoformat()} {label}"
         print(line)
     return 0
+
+
+def _print_from_local(schedule: Schedule, args: argparse.Namespace) -> int:
+    """The host schedule alone on the first line (for scripts), then what it costs and how to set it."""
+    from shared.localtime import host_schedule_for
+
+    plan = host_schedule_for(_local(schedule, args.tz), datetime.now(UTC))
+    offsets = ", ".join(_offset_text(offset) for offset in plan.offsets)
+    prefix = _SETTING_PREFIX[args.function]
+    print(plan.schedule.expression)
+    print(f"{plan.firings_per_occurrence:.3g} host firing(s) per local occurrence: {args.tz} uses UTC{offsets} in "
+          "the coming years, and the function acts only on the ticks that are local occurrences")
+    print(f'az functionapp config appsettings set --name <function-app> --resource-group <resource-group> --settings '
+          f'"{prefix}_SCHEDULE={plan.schedule.expression}" "{prefix}_TIME_ZONE={args.tz}" '
+          f'"{prefix}_LOCAL_SCHEDULE={schedule.expression}"')
+    return 0
+
+
+def _offset_text(offset) -> str:
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02}:{abs(minutes) % 60:02}"
 
 
 def _parse_after(text: str) -> datetime:
@@ -531,18 +598,6 @@ def _parse_after(text: str) -> datetime:
         return _as_utc(datetime.fromisoformat(re.sub(r"[Zz]$", "+00:00", text)))
     except ValueError:
         raise ScheduleError(f"--after '{text}' is not ISO 8601; write e.g. 2026-11-23T12:00:00Z") from None
-
-
-def _zone(name: str):
-    """Load an IANA zone lazily, so importing this module stays cheap."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ScheduleError(
-            f"unknown time zone '{name}': use an IANA name such as Asia/Tokyo (Windows: pip install tzdata)"
-        ) from None
 
 
 if __name__ == "__main__":

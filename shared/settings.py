@@ -6,19 +6,22 @@ looks like, before any call to Azure. Secret values are never part of a message.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from shared.hostconfig import HOST_JSON, function_timeout
+from shared.localtime import LocalSchedule, ZoneError, host_schedule_error, load_zone
 from shared.schedule import ScheduleError, validate
 
 CLOUDS = ("AzureCloud", "AzureChinaCloud", "AzureUSGovernment")
 DEFAULT_EXPERIMENT = "scheduled-pipeline-runs"
 DEFAULT_EXEMPT_TAG = ("autostop", "false")
+DEFAULT_START_TAG = ("autostart", "true")
 DEFAULT_RETRY_BUDGET_SECONDS = 120.0
 MAX_RETRY_BUDGET_SECONDS = 3600.0
 MAX_WAIT_MINUTES = 1440
@@ -69,6 +72,7 @@ class PipelineSettings:
 
     azure: AzureSettings
     schedule: str
+    local: LocalSchedule | None
     pipeline_id: str | None
     endpoint_name: str | None
     experiment: str
@@ -79,14 +83,26 @@ class PipelineSettings:
 
 @dataclass(frozen=True)
 class ComputeSettings:
-    """Which compute instances StopComputeTimer stops each tick."""
+    """Which compute instances StopComputeTimer stops (or StartComputeTimer starts) each tick."""
 
     azure: AzureSettings
     schedule: str
+    local: LocalSchedule | None
     include: tuple[str, ...]
     exclude: tuple[str, ...]
-    exempt_tag: tuple[str, str]
+    tag: tuple[str, str]  # stop: the exempting tag; start: the opt-in tag
     dry_run: bool
+
+
+# The settings of each compute function, spelled out so every name the code reads is visible in it.
+COMPUTE_SETTINGS = {
+    "stop": {"schedule": "STOP_COMPUTE_SCHEDULE", "zone": "STOP_COMPUTE_TIME_ZONE",
+             "local": "STOP_COMPUTE_LOCAL_SCHEDULE", "include": "STOP_COMPUTE_INCLUDE",
+             "exclude": "STOP_COMPUTE_EXCLUDE", "tag": "STOP_COMPUTE_EXEMPT_TAG", "dry_run": "STOP_COMPUTE_DRY_RUN"},
+    "start": {"schedule": "START_COMPUTE_SCHEDULE", "zone": "START_COMPUTE_TIME_ZONE",
+              "local": "START_COMPUTE_LOCAL_SCHEDULE", "include": "START_COMPUTE_INCLUDE",
+              "exclude": "START_COMPUTE_EXCLUDE", "tag": "START_COMPUTE_TAG", "dry_run": "START_COMPUTE_DRY_RUN"},
+}
 
 
 class _Reader:
@@ -153,6 +169,36 @@ class _Reader:
             self.problems.append(f"{name}={value!r} is not a valid schedule: {error}")
         return value
 
+    def local_schedule(self, host_name: str, host: str, zone_name: str, local_name: str,
+                       now: datetime | None) -> LocalSchedule | None:
+        """The zone and local-schedule pair (both or neither), checked against the host schedule it needs."""
+        zone, expression = self.optional(zone_name), self.optional(local_name)
+        if zone is None and expression is None:
+            return None
+        if zone is None or expression is None:
+            present, absent = (zone_name, local_name) if expression is None else (local_name, zone_name)
+            self.problems.append(f"{absent} is missing: {present} is set, and local time needs both (an IANA zone "
+                                 "and a six-field NCRONTAB read in it)")
+            return None
+        try:
+            load_zone(zone)
+        except ZoneError as error:
+            self.problems.append(f"{zone_name}={zone!r} is not valid: {error}")
+            return None
+        try:
+            local = LocalSchedule(validate(expression), zone)
+        except ScheduleError as error:
+            self.problems.append(f"{local_name}={expression!r} is not a valid schedule: {error}")
+            return None
+        try:
+            problem = _coverage(host, expression, zone, (now or datetime.now(timezone.utc)).date())
+        except ScheduleError:
+            return local  # the host schedule's own problem is reported already
+        if problem:
+            self.problems.append(f"{host_name}={host!r} cannot serve {local_name}={expression!r} in "
+                                 f"{zone_name}={zone}: {problem} (python -m shared.schedule from-local prints it)")
+        return local
+
     def patterns(self, name: str) -> tuple[str, ...]:
         value = self.optional(name)
         if value is None:
@@ -169,6 +215,13 @@ class _Reader:
     def fail_if_any(self) -> None:
         if self.problems:
             raise ConfigError(self.problems)
+
+
+@functools.lru_cache(maxsize=32)
+def _coverage(host: str, local: str, zone: str, today) -> str | None:
+    """Why `host` misses an occurrence of `local` in the coming 366 days, cached per day (warm ticks skip it)."""
+    start = datetime.combine(today, datetime.min.time(), timezone.utc)
+    return host_schedule_error(validate(host), LocalSchedule(validate(local), zone), start)
 
 
 def _is_valid_pattern(item: str) -> bool:
@@ -273,11 +326,14 @@ def _timespan(value: timedelta) -> str:
     return f"{seconds // 3600:02}:{seconds // 60 % 60:02}:{seconds % 60:02}"
 
 
-def load_pipeline_settings(env: Mapping[str, str], host_json: Path = HOST_JSON) -> PipelineSettings:
+def load_pipeline_settings(env: Mapping[str, str], host_json: Path = HOST_JSON,
+                           now: datetime | None = None) -> PipelineSettings:
     """Settings of RunPipelineTimer; raises ConfigError naming every bad or missing setting."""
     reader = _Reader(env)
     azure = _read_azure(reader)
     schedule = reader.schedule("RUN_PIPELINE_SCHEDULE")
+    local = reader.local_schedule("RUN_PIPELINE_SCHEDULE", schedule, "RUN_PIPELINE_TIME_ZONE",
+                                  "RUN_PIPELINE_LOCAL_SCHEDULE", now)
     pipeline_id = reader.matching(
         "RUN_PIPELINE_ID", reader.optional("RUN_PIPELINE_ID"), _GUID, "a published pipeline id (a GUID)"
     )
@@ -304,6 +360,7 @@ def load_pipeline_settings(env: Mapping[str, str], host_json: Path = HOST_JSON) 
     settings = PipelineSettings(
         azure=azure,
         schedule=schedule,
+        local=local,
         pipeline_id=pipeline_id,
         endpoint_name=endpoint_name,
         experiment=experiment or DEFAULT_EXPERIMENT,
@@ -316,29 +373,31 @@ def load_pipeline_settings(env: Mapping[str, str], host_json: Path = HOST_JSON) 
     return settings
 
 
-def _read_exempt_tag(reader: _Reader) -> tuple[str, str]:
-    text = reader.optional("STOP_COMPUTE_EXEMPT_TAG")
+def _read_tag(reader: _Reader, name: str, default: tuple[str, str]) -> tuple[str, str]:
+    text = reader.optional(name)
     if text is None:
-        return DEFAULT_EXEMPT_TAG
+        return default
     key, sep, value = (part.strip() for part in text.partition("="))
     if not sep or not key or not value:
-        reader.problems.append(
-            f"STOP_COMPUTE_EXEMPT_TAG={text!r} is not valid: expected key=value, e.g. autostop=false"
-        )
-        return DEFAULT_EXEMPT_TAG
+        reader.problems.append(f"{name}={text!r} is not valid: expected key=value, e.g. {'='.join(default)}")
+        return default
     return key, value
 
 
-def load_compute_settings(env: Mapping[str, str]) -> ComputeSettings:
-    """Settings of StopComputeTimer; raises ConfigError naming every bad or missing setting."""
+def load_compute_settings(env: Mapping[str, str], action: str = "stop", now: datetime | None = None) -> ComputeSettings:
+    """Settings of StopComputeTimer (or, with action="start", StartComputeTimer); raises ConfigError naming every
+    bad or missing setting."""
+    names = COMPUTE_SETTINGS[action]
     reader = _Reader(env)
+    schedule = reader.schedule(names["schedule"])
     settings = ComputeSettings(
         azure=_read_azure(reader),
-        schedule=reader.schedule("STOP_COMPUTE_SCHEDULE"),
-        include=reader.patterns("STOP_COMPUTE_INCLUDE"),
-        exclude=reader.patterns("STOP_COMPUTE_EXCLUDE"),
-        exempt_tag=_read_exempt_tag(reader),
-        dry_run=reader.boolean("STOP_COMPUTE_DRY_RUN", False),
+        schedule=schedule,
+        local=reader.local_schedule(names["schedule"], schedule, names["zone"], names["local"], now),
+        include=reader.patterns(names["include"]),
+        exclude=reader.patterns(names["exclude"]),
+        tag=_read_tag(reader, names["tag"], DEFAULT_EXEMPT_TAG if action == "stop" else DEFAULT_START_TAG),
+        dry_run=reader.boolean(names["dry_run"], False),
     )
     reader.fail_if_any()
     return settings

@@ -14,6 +14,7 @@ import azure.functions as func
 
 from shared import redact
 from shared.compute import Result, WorkspaceRef, power_tick
+from shared.localtime import LocalSchedule
 from shared.logfmt import kv
 from shared.pipelines import Outcome, run_pipeline
 from shared.retry import RetryBudget, bound_sdk_backoff
@@ -25,10 +26,19 @@ from shared.workspace import connect
 log = logging.getLogger(__name__)
 
 
-def _log_tick(function_name: str, tick: Tick) -> None:
+def _acts_on(function_name: str, tick: Tick, local: LocalSchedule | None) -> bool:
+    """Log the tick; with a local schedule, say whether the tick is one of its occurrences (else: skip it)."""
+    fields = {"function": function_name, "tick": tick.id, "past_due": tick.past_due, "source": tick.source}
+    if local is not None:
+        fields.update(local=local.local(tick.scheduled).isoformat(), zone=local.zone_name)
+        if local.occurrence_at(tick.scheduled) is None:
+            # The host schedule fires at every local occurrence under each of the zone's offsets: this firing is
+            # one of the others. Nothing to do, nothing called.
+            log.info(kv("tick", **fields, action="skipped", reason="not_local_occurrence"))
+            return False
     # A past-due tick (the host was down or busy at the scheduled time) still runs; it is only flagged.
-    level = logging.WARNING if tick.past_due else logging.INFO
-    log.log(level, kv("tick", function=function_name, tick=tick.id, past_due=tick.past_due, source=tick.source))
+    log.log(logging.WARNING if tick.past_due else logging.INFO, kv("tick", **fields))
+    return True
 
 
 def start_budget(azure: AzureSettings) -> RetryBudget:
@@ -40,24 +50,26 @@ def start_budget(azure: AzureSettings) -> RetryBudget:
 
 
 def run_pipeline_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = None,
-                      function_name: str = "RunPipelineTimer") -> Outcome:
-    """RunPipelineTimer: submit the configured pipeline once for this tick."""
+                      function_name: str = "RunPipelineTimer") -> Outcome | None:
+    """RunPipelineTimer: submit the configured pipeline once for this tick (None: not a local occurrence)."""
     settings = load_pipeline_settings(os.environ if env is None else env)
     tick = tick_of(timer, settings.schedule, datetime.now(timezone.utc))
-    _log_tick(function_name, tick)
+    if not _acts_on(function_name, tick, settings.local):
+        return None
     budget = start_budget(settings.azure)
     with connect(settings.azure, budget) as connection:
         return run_pipeline(connection, settings, tick, function_name, budget)
 
 
 def stop_compute_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = None,
-                      function_name: str = "StopComputeTimer") -> list[Result]:
-    """StopComputeTimer: stop the selected running compute instances."""
+                      function_name: str = "StopComputeTimer") -> list[Result] | None:
+    """StopComputeTimer: stop the selected running compute instances (None: not a local occurrence)."""
     settings = load_compute_settings(os.environ if env is None else env)
     tick = tick_of(timer, settings.schedule, datetime.now(timezone.utc))
-    _log_tick(function_name, tick)
+    if not _acts_on(function_name, tick, settings.local):
+        return None
     budget = start_budget(settings.azure)
-    rules = Rules(STOP, settings.include, settings.exclude, settings.exempt_tag)
+    rules = Rules(STOP, settings.include, settings.exclude, settings.tag)
     with connect(settings.azure, budget) as connection:
         return power_tick(connection.arm_url, connection.auth.get_authentication_header,
                           [WorkspaceRef.from_id(connection.arm_id)], rules, settings.dry_run, budget)

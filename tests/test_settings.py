@@ -38,7 +38,7 @@ def test_compute_defaults():
     settings = load_compute_settings(COMPUTE)
 
     assert settings.include == () and settings.exclude == ()
-    assert settings.exempt_tag == ("autostop", "false") and settings.dry_run is False
+    assert settings.tag == ("autostop", "false") and settings.dry_run is False
 
 
 @pytest.mark.parametrize("text", ["true", "TRUE", "1", "yes", "Yes", " true "])
@@ -56,7 +56,7 @@ def test_values_are_trimmed_and_lists_split():
                                            STOP_COMPUTE_EXEMPT_TAG=" keep = Yes ", AML_CLOUD="azurechinacloud"))
 
     assert settings.include == ("gpu-*", "dev", "ci-[0-9]")
-    assert settings.exempt_tag == ("keep", "Yes") and settings.azure.cloud == "AzureChinaCloud"
+    assert settings.tag == ("keep", "Yes") and settings.azure.cloud == "AzureChinaCloud"
 
 
 def test_parameters_and_wait():
