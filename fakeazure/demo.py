@@ -1,28 +1,44 @@
-"""A demo workspace in the fake Azure, for `python -m localrun FUNCTION --emulator` and its tests.
+"""A demo in the fake Azure, for `python -m localrun FUNCTION --emulator` and its tests.
 
-Never deployed (fakeazure/ is in .funcignore).
+One workspace (ws-demo) holds a published pipeline, a two-version pipeline endpoint and computes in every state a
+tick has to tell apart; a second workspace and a second subscription make the fleet that
+`AML_COMPUTE_SCOPES=<DEMO_FLEET_SCOPES> python -m localrun StopComputeTimer --emulator` acts on. Never deployed
+(fakeazure/ is in .funcignore).
 """
 
 from __future__ import annotations
 
 from fakeazure.service import FakeAzure, app_settings
+from fakeazure.state import SUBSCRIPTION
 
 DEMO_PIPELINE = "train"
 DEMO_ENDPOINT = "nightly-train"
+SECOND_SUBSCRIPTION = "44444444-4444-4444-4444-444444444444"
+DEMO_FLEET_SCOPES = f"/subscriptions/{SUBSCRIPTION},/subscriptions/{SECOND_SUBSCRIPTION}"
 DEMO_INSTANCES = (
     # name, state, tags, compute type
     ("ci-alice", "Running", {}, "ComputeInstance"),
     ("ci-bob", "Running", {"owner": "bob"}, "ComputeInstance"),
     ("gpu-carol", "JobRunning", {}, "ComputeInstance"),
-    ("ci-dan", "Stopped", {}, "ComputeInstance"),
+    ("ci-dan", "Stopped", {"autostart": "true"}, "ComputeInstance"),
     ("ci-erin", "Starting", {}, "ComputeInstance"),
+    ("ci-frank", "Stopped", {}, "ComputeInstance"),
     ("gpu-shared", "Running", {"autostop": "false"}, "ComputeInstance"),
     ("cpu-cluster", "Running", {}, "AmlCompute"),
+)
+# subscription, resource group, workspace, kind, its instances
+DEMO_FLEET = (
+    (SUBSCRIPTION, "rg-research", "ws-research", "Default",
+     (("ci-ravi", "Running", {}), ("gpu-research", "Running", {"autostop": "false"}),
+      ("ci-sara", "Stopped", {"autostart": "true"}))),
+    (SECOND_SUBSCRIPTION, "rg-prod", "ws-prod", "Default",
+     (("ci-ops", "Running", {}), ("ci-night", "JobRunning", {}))),
+    (SECOND_SUBSCRIPTION, "rg-prod", "ws-hub", "Hub", ()),
 )
 
 
 def demo_azure() -> FakeAzure:
-    """A fake Azure holding one workspace: a published pipeline, a two-version endpoint and mixed computes."""
+    """The demo: ws-demo with pipelines and mixed computes, and the rest of a two-subscription fleet."""
     fake = FakeAzure()
     fake.add_published_pipeline(DEMO_PIPELINE)
     first = fake.add_published_pipeline(f"{DEMO_ENDPOINT}-v1")
@@ -30,6 +46,10 @@ def demo_azure() -> FakeAzure:
     fake.add_pipeline_endpoint(DEMO_ENDPOINT, {"0": first, "1": second}, default_version="1")
     for name, state, tags, compute_type in DEMO_INSTANCES:
         fake.add_instance(name, state, tags, compute_type)
+    for subscription, group, name, kind, instances in DEMO_FLEET:
+        workspace = fake.add_workspace(subscription, group, name, kind=kind)
+        for instance, state, tags in instances:
+            workspace.add_instance(instance, state, tags)
     return fake
 
 

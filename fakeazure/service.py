@@ -169,6 +169,8 @@ class FakeAzure:
         self.operations: dict[str, dict] = {}
         self._seen: dict[tuple[str, str], int] = {}
         self._chaos: tuple[float, int] | None = None
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests that were being answered at once
 
     # ----- seeding ------------------------------------------------------------------------------------------
     @property
@@ -194,6 +196,10 @@ class FakeAzure:
     def add_instance(self, name: str, state: str = "Running", tags: dict | None = None,
                      compute_type: str = "ComputeInstance") -> FakeInstance:
         return self.workspace.add_instance(name, state, tags, compute_type)
+
+    def deny_subscription(self, subscription: str) -> None:
+        """The identity has no role in this subscription: listing its workspaces answers 403."""
+        self.subscriptions.setdefault(subscription, {})["readable"] = False
 
     def add_published_pipeline(self, name: str = "train", status: str = "Active", pipeline_id: str | None = None,
                                enable_notification: bool = False) -> str:
@@ -297,9 +303,12 @@ class FakeAzure:
                 fault.times -= 1
             else:
                 fault = self._chaos_fault(request.method, request.url)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
         if self.latency:
             time.sleep(self.latency)
         with self.lock:
+            self.in_flight -= 1
             if fault is not None and not fault.lost:
                 return fault.answer(request.url)
             if request.url.startswith(ARM) and "api-version" not in parse_qs(urlparse(request.url).query):

@@ -2,7 +2,8 @@
 
 The demo's settings replace every app setting of the environment (so a developer's real settings never reach the
 fake, and the fake's never reach Azure), HOME is a throw-away folder (the SDK writes ~/.azureml there), and
-`responses` answers every request from `fakeazure`.
+`responses` answers every request from `fakeazure`. One setting of the environment is kept: AML_COMPUTE_SCOPES, so
+the compute functions can be tried on the demo's two-subscription fleet (fakeazure.demo.DEMO_FLEET_SCOPES).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def run_emulated(function: str, fire: Callable[[Callable[[], None]], int]) -> in
         raise SetupError(f"--emulator needs the development tools ({', '.join(missing)} not found): run "
                          f"{DEV_REQUIREMENTS}")
     own = {name: None for name in os.environ if name.upper().startswith(APP_PREFIXES)}
+    scopes = os.environ.get("AML_COMPUTE_SCOPES", "").strip()
     # HOME changes before the SDK is first imported (fakeazure imports its models): azureml fixes its ~/.azureml
     # paths (discovery cache, auth) at import time. In a process that imported it earlier (the tests), those
     # paths stay where they were.
@@ -43,24 +45,26 @@ def run_emulated(function: str, fire: Callable[[Callable[[], None]], int]) -> in
         from shared.workspace import forget_cached_workspaces
 
         fake = demo_azure()
-        with (patched_environ(demo_settings(fake)),
+        with (patched_environ({**demo_settings(fake), **({"AML_COMPUTE_SCOPES": scopes} if scopes else {})}),
               responses.RequestsMock(assert_all_requests_are_fired=False) as wire):
             fake.install(wire)
             forget_cached_workspaces()  # a connection from an earlier tick in this process would bypass the fake
             try:
-                return fire(_summary(function, fake))
+                return fire(_summary(function, fake, fleet=bool(scopes)))
             finally:
                 forget_cached_workspaces()  # and the fake's connection must not outlive the emulator
 
 
-def _summary(function: str, fake) -> Callable[[], None]:
+def _summary(function: str, fake, fleet: bool) -> Callable[[], None]:
     """What changed in the fake during the tick, printed after the invocation's own lines."""
-    before = {name: instance.state for name, instance in fake.instances.items()}
+    workspaces = list(fake.workspaces.values()) if fleet else [fake.workspace]
+    before = {(ws.name, name): instance.state for ws in workspaces for name, instance in ws.instances.items()}
     runs_before = set(fake.runs)
 
     def summary() -> None:
-        say(f"emulator: fake Azure workspace {fake.workspace.name}: {len(fake.requests)} requests answered, none "
-            "sent to the network")
+        where = f"{len(workspaces)} workspaces in {len(fake.subscriptions)} subscriptions" if fleet else \
+            f"workspace {fake.workspace.name}"
+        say(f"emulator: fake Azure {where}: {len(fake.requests)} requests answered, none sent to the network")
         new_runs = [run for run_id, run in fake.runs.items() if run_id not in runs_before]
         for run in new_runs:
             tags = " ".join(f"{key}={value}" for key, value in run.tags.items())
@@ -68,10 +72,11 @@ def _summary(function: str, fake) -> Callable[[], None]:
         if function == "RunPipelineTimer" and not new_runs:
             say("emulator: no pipeline run submitted")
         if function != "RunPipelineTimer":
-            for name, instance in fake.instances.items():
-                kind = "" if instance.compute_type == "ComputeInstance" else f" ({instance.compute_type})"
-                change = (f"{before[name]} -> {instance.state}" if instance.state != before[name]
-                          else f"{instance.state} (unchanged)")
-                say(f"emulator: compute {name}{kind}: {change}")
+            for ws in workspaces:
+                for name, instance in ws.instances.items():
+                    kind = "" if instance.compute_type == "ComputeInstance" else f" ({instance.compute_type})"
+                    was = before[(ws.name, name)]
+                    change = f"{was} -> {instance.state}" if instance.state != was else f"{instance.state} (unchanged)"
+                    say(f"emulator: compute {f'{ws.name}/' if fleet else ''}{name}{kind}: {change}")
 
     return summary

@@ -10,7 +10,8 @@ Both are the public ARM REST operations (azure-rest-api-specs, Microsoft.Machine
 The power action is not waited for: the 202 means the service took the request. The spec promises no status for
 "not in the right state" (users see 400, sometimes only in the operation's result), so after any other 4xx the
 app reads the instance (`Compute_Get`) and decides by its state, never by the status code.
-All requests of a tick share one bounded pool: workspaces are listed, and instances acted on, concurrently.
+All requests of a tick share one bounded pool: scopes are listed (shared.arm), workspaces listed and instances
+acted on as soon as each answer arrives, never workspace after workspace.
 """
 
 from __future__ import annotations
@@ -18,20 +19,23 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import requests
 
+from shared.arm import API_VERSION, ScopeListError, WorkspaceRef, list_workspaces, service_error
 from shared.logfmt import kv, shorten
 from shared.retry import RetryBudget, TransientHttpError, UnresolvedHostError, request_once, send, with_retries
+from shared.scopes import Scope
 from shared.selection import Decision, Instance, PowerAction, Rules, select
 
 log = logging.getLogger(__name__)
 
-API_VERSION = "2024-04-01"
 MAX_IN_FLIGHT = 16
+# What a failed list or call raises: isolated per scope or workspace in a fleet, never anything else.
+_CALL_ERRORS = (ScopeListError, TransientHttpError, UnresolvedHostError, requests.RequestException)
 
 
 class ComputeListError(RuntimeError):
@@ -48,20 +52,6 @@ class PowerRefused(RuntimeError):
     def __init__(self, reason: str, error: str):
         self.reason = reason
         super().__init__(error)
-
-
-@dataclass(frozen=True)
-class WorkspaceRef:
-    """A workspace as ARM names it: its resource id is all the compute calls need."""
-
-    id: str
-    name: str
-    subscription: str
-
-    @classmethod
-    def from_id(cls, resource_id: str) -> WorkspaceRef:
-        parts = resource_id.strip("/").split("/")
-        return cls(resource_id, parts[-1], parts[1])
 
 
 @dataclass(frozen=True)
@@ -83,17 +73,6 @@ class Failure:
     kind: str  # scope or workspace
     name: str
     error: str
-
-
-def service_error(response: requests.Response) -> str:
-    """`Code: message` from an ARM error body, else the status and the text; one short line."""
-    try:
-        error = response.json().get("error") or {}
-    except (ValueError, AttributeError):
-        error = {}
-    if isinstance(error, dict) and error.get("code"):
-        return shorten(f"{error['code']}: {error.get('message', '')}".rstrip(": "), 240)
-    return shorten(f"status={response.status_code}: {response.text}", 240)
 
 
 def list_instances(arm_url: str, workspace: WorkspaceRef, headers: dict[str, str],
@@ -175,43 +154,65 @@ def _act(arm_url: str, workspace: WorkspaceRef, decision: Decision, action: Powe
     return result(action.done, decision.reason)
 
 
-def power_tick(arm_url: str, auth_header: Callable[[], dict[str, str]], workspaces: list[WorkspaceRef],
-               rules: Rules, dry_run: bool, budget: RetryBudget, failures: list[Failure] | None = None,
-               isolate: bool = False) -> list[Result]:
-    """List every workspace and act on the selected instances, all in one pool of MAX_IN_FLIGHT requests.
+def power_tick(arm_url: str, auth_header: Callable[[], dict[str, str]], scopes: Sequence[Scope], rules: Rules,
+               dry_run: bool, budget: RetryBudget, isolate: bool = False) -> list[Result]:
+    """Discover the scopes' workspaces, list each, act on the selected instances: all in one pool.
 
-    With `isolate`, a workspace that cannot be listed is a `Failure` like a scope that could not be read (the
-    others go on); without it (the single-workspace mode) its error is the tick's. Raises ComputeActionError
-    after everything else was handled if anything failed.
+    With `isolate` (a fleet), a scope or workspace that cannot be listed is a `Failure` and the others go on;
+    without it (the one AML_* workspace) its error is the tick's. Raises ComputeActionError after everything
+    else was handled if anything failed.
     """
     started = time.monotonic()
-    failures = list(failures or [])
     headers = with_retries(budget, "token", auth_header)
     results: list[Result] = []
-    listed: set[str] = set()
+    failures: list[Failure] = []
+    listed: dict[str, WorkspaceRef] = {}
     with ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT) as pool:
-        lists = {pool.submit(list_instances, arm_url, ws, headers, budget): ws for ws in workspaces}
-        acts: list[Future] = []
-        for future in as_completed(lists):
-            workspace = lists[future]
-            try:
-                instances = future.result()
-            except (ComputeListError, TransientHttpError, UnresolvedHostError, requests.RequestException) as error:
-                if not isolate:
-                    raise
-                failures.append(Failure("workspace", workspace.id, shorten(error, 240)))
-                log.error(kv("compute_workspace", workspace=workspace.name, subscription=workspace.subscription,
-                             action="failed", reason="list_failed", error=shorten(error, 240)))
-                continue
-            listed.add(workspace.id)
-            for decision in select(instances, rules):
-                acts.append(pool.submit(_act, arm_url, workspace, decision, rules.action, headers, dry_run, budget))
-        results = [future.result() for future in acts]
+        pending: dict[Future, tuple[str, object]] = {}
+        for scope in scopes:
+            pending[pool.submit(list_workspaces, arm_url, scope, headers, budget)] = ("scope", scope)
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                kind, subject = pending.pop(future)
+                if kind == "act":
+                    results.append(future.result())
+                    continue
+                try:
+                    found = future.result()
+                except _CALL_ERRORS + (ComputeListError,) as error:
+                    if not isolate:
+                        raise
+                    failures.append(_failed(kind, subject, error))
+                    continue
+                if kind == "scope":
+                    if isolate and not subject.workspace:
+                        log.info(kv("compute_scope", scope=subject.path, action="listed", workspaces=len(found)))
+                    for workspace in found:
+                        if workspace.key not in listed:
+                            listed[workspace.key] = workspace
+                            pending[pool.submit(list_instances, arm_url, workspace, headers, budget)] = \
+                                ("workspace", workspace)
+                else:
+                    for decision in select(found, rules):
+                        pending[pool.submit(_act, arm_url, subject, decision, rules.action, headers, dry_run,
+                                            budget)] = ("act", subject)
     results.sort(key=lambda item: (item.workspace.subscription, item.workspace.name.lower(), item.name.lower()))
-    _report(results, [ws for ws in workspaces if ws.id in listed], failures, rules.action, dry_run,
-            time.monotonic() - started)
+    failed_ids = {failure.name.lower() for failure in failures}
+    reported = sorted((ws for ws in listed.values() if ws.key not in failed_ids),
+                      key=lambda ws: (ws.subscription, ws.name.lower()))
+    _report(results, reported, failures, rules.action, dry_run, time.monotonic() - started)
     _raise_if_failed(results, failures, rules.action)
     return results
+
+
+def _failed(kind: str, subject, error: BaseException) -> Failure:
+    """A scope or workspace that could not be listed, logged with the service's error."""
+    name = subject.path if kind == "scope" else subject.id
+    failure = Failure(kind, name, shorten(error, 240))
+    fields = {"scope": name} if kind == "scope" else {"workspace": subject.name, "subscription": subject.subscription}
+    log.error(kv(f"compute_{kind}", **fields, action="failed", reason="list_failed", error=failure.error))
+    return failure
 
 
 def _counts(results: list[Result], action: PowerAction) -> dict[str, int]:

@@ -17,6 +17,8 @@ from pathlib import Path
 from shared.hostconfig import HOST_JSON, function_timeout
 from shared.localtime import LocalSchedule, ZoneError, host_schedule_error, load_zone
 from shared.schedule import ScheduleError, validate
+from shared.scopes import EXAMPLE as SCOPE_EXAMPLE
+from shared.scopes import Scope, parse_scopes
 
 CLOUDS = ("AzureCloud", "AzureChinaCloud", "AzureUSGovernment")
 DEFAULT_EXPERIMENT = "scheduled-pipeline-runs"
@@ -92,6 +94,7 @@ class ComputeSettings:
     exclude: tuple[str, ...]
     tag: tuple[str, str]  # stop: the exempting tag; start: the opt-in tag
     dry_run: bool
+    scopes: tuple[Scope, ...] = ()  # empty: the one AML_* workspace
 
 
 # The settings of each compute function, spelled out so every name the code reads is visible in it.
@@ -133,6 +136,22 @@ class _Reader:
     def required_matching(self, name: str, pattern: re.Pattern, hint: str) -> str:
         value = self.required(name, hint)
         return (self.matching(name, value, pattern, hint) if value is not None else None) or ""
+
+    def workspace_part(self, name: str, pattern: re.Pattern, hint: str, required: bool) -> str:
+        """One of the AML_* workspace settings: required unless AML_COMPUTE_SCOPES names the workspaces."""
+        if required:
+            return self.required_matching(name, pattern, hint)
+        return self.matching(name, self.optional(name), pattern, hint) or ""
+
+    def scopes(self, name: str) -> tuple[Scope, ...]:
+        text = self.optional(name)
+        if text is None:
+            return ()
+        scopes, bad = parse_scopes(text)
+        if bad:
+            self.problems.append(f"{name} has items that are not ARM scopes {bad}: expected a comma list of "
+                                 f"{SCOPE_EXAMPLE}")
+        return scopes
 
     def boolean(self, name: str, default: bool) -> bool:
         value = self.optional(name)
@@ -208,7 +227,8 @@ class _Reader:
         if bad:
             self.problems.append(
                 f"{name} has invalid entries {bad}: expected a comma list of compute names or glob patterns "
-                "(letters, digits, '-', '_', and * ? [...]), e.g. 'ci-*,gpu-dev'"
+                "(letters, digits, '-', '_', and * ? [...]), each optionally after its workspace's name and a '/', "
+                "e.g. 'ci-*,gpu-dev,ws-research/*'"
             )
         return tuple(item for item in items if item)
 
@@ -225,8 +245,10 @@ def _coverage(host: str, local: str, zone: str, today) -> str | None:
 
 
 def _is_valid_pattern(item: str) -> bool:
-    # fnmatch silently treats an unclosed '[' as a literal: reject it so a typo is not a pattern matching nothing.
-    return bool(_PATTERN.match(item) and _GLOB_SHAPE.fullmatch(item))
+    # `instance`, or `workspace/instance`. fnmatch silently treats an unclosed '[' as a literal: reject it so a typo
+    # is not a pattern matching nothing.
+    parts = item.split("/")
+    return len(parts) <= 2 and all(_PATTERN.match(part) and _GLOB_SHAPE.fullmatch(part) for part in parts)
 
 
 def shape(value: str) -> str:
@@ -237,7 +259,7 @@ def shape(value: str) -> str:
     return f"the value has {len(value)} characters ({', '.join(kinds) or 'none'})"
 
 
-def _read_azure(reader: _Reader) -> AzureSettings:
+def _read_azure(reader: _Reader, workspace_required: bool = True) -> AzureSettings:
     secret = reader.optional("AZURE_CLIENT_SECRET")
     client_id = reader.optional("AZURE_CLIENT_ID")
     if client_id is not None and not _GUID.match(client_id):
@@ -268,15 +290,15 @@ def _read_azure(reader: _Reader) -> AzureSettings:
         tenant_id=tenant_id,
         client_id=client_id,
         client_secret=secret,
-        subscription_id=reader.required_matching(
-            "AML_SUBSCRIPTION_ID", _GUID, "the workspace's subscription id (a GUID)"
+        subscription_id=reader.workspace_part(
+            "AML_SUBSCRIPTION_ID", _GUID, "the workspace's subscription id (a GUID)", workspace_required
         ),
-        resource_group=reader.required_matching(
+        resource_group=reader.workspace_part(
             "AML_RESOURCE_GROUP", _RESOURCE_GROUP,
-            "the workspace's resource group name (1-90 letters, digits, '-', '_', '.', '(', ')')",
+            "the workspace's resource group name (1-90 letters, digits, '-', '_', '.', '(', ')')", workspace_required,
         ),
-        workspace_name=reader.required_matching(
-            "AML_WORKSPACE_NAME", _WORKSPACE, "the workspace name (2-33 letters, digits, '-', '_')"
+        workspace_name=reader.workspace_part(
+            "AML_WORKSPACE_NAME", _WORKSPACE, "the workspace name (2-33 letters, digits, '-', '_')", workspace_required
         ),
         cloud=cloud or CLOUDS[0],
         retry_budget_seconds=reader.number(
@@ -389,15 +411,17 @@ def load_compute_settings(env: Mapping[str, str], action: str = "stop", now: dat
     bad or missing setting."""
     names = COMPUTE_SETTINGS[action]
     reader = _Reader(env)
+    scopes = reader.scopes("AML_COMPUTE_SCOPES")
     schedule = reader.schedule(names["schedule"])
     settings = ComputeSettings(
-        azure=_read_azure(reader),
+        azure=_read_azure(reader, workspace_required=not reader.optional("AML_COMPUTE_SCOPES")),
         schedule=schedule,
         local=reader.local_schedule(names["schedule"], schedule, names["zone"], names["local"], now),
         include=reader.patterns(names["include"]),
         exclude=reader.patterns(names["exclude"]),
         tag=_read_tag(reader, names["tag"], DEFAULT_EXEMPT_TAG if action == "stop" else DEFAULT_START_TAG),
         dry_run=reader.boolean(names["dry_run"], False),
+        scopes=scopes,
     )
     reader.fail_if_any()
     return settings

@@ -13,15 +13,16 @@ from datetime import datetime, timezone
 import azure.functions as func
 
 from shared import redact
-from shared.compute import Result, WorkspaceRef, power_tick
+from shared.compute import Result, power_tick
 from shared.localtime import LocalSchedule
 from shared.logfmt import kv
 from shared.pipelines import Outcome, run_pipeline
 from shared.retry import RetryBudget, bound_sdk_backoff
+from shared.scopes import Scope
 from shared.selection import STOP, Rules
-from shared.settings import AzureSettings, load_compute_settings, load_pipeline_settings
+from shared.settings import AzureSettings, ComputeSettings, load_compute_settings, load_pipeline_settings
 from shared.tick import Tick, tick_of
-from shared.workspace import connect
+from shared.workspace import connect, signed_in
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,16 @@ def stop_compute_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = 
     if not _acts_on(function_name, tick, settings.local):
         return None
     budget = start_budget(settings.azure)
-    rules = Rules(STOP, settings.include, settings.exclude, settings.tag)
+    return _power(settings, Rules(STOP, settings.include, settings.exclude, settings.tag), budget)
+
+
+def _power(settings: ComputeSettings, rules: Rules, budget: RetryBudget) -> list[Result]:
+    """The fleet of AML_COMPUTE_SCOPES (each scope and workspace isolated), or the one AML_* workspace."""
+    if settings.scopes:
+        with signed_in(settings.azure, budget) as identity:
+            return power_tick(identity.arm_url, identity.auth.get_authentication_header, settings.scopes, rules,
+                              settings.dry_run, budget, isolate=True)
     with connect(settings.azure, budget) as connection:
+        ws = connection.workspace
         return power_tick(connection.arm_url, connection.auth.get_authentication_header,
-                          [WorkspaceRef.from_id(connection.arm_id)], rules, settings.dry_run, budget)
+                          [Scope(ws.subscription_id, ws.resource_group, ws.name)], rules, settings.dry_run, budget)

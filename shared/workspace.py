@@ -62,17 +62,29 @@ class Connection:
         return self.workspace.service_context._get_run_history_url().rstrip("/")
 
 
-_connections: dict[tuple, Connection] = {}
+@dataclass(frozen=True)
+class Identity:
+    """A signed-in identity without a workspace: what a fleet's ARM calls need."""
+
+    auth: AbstractAuthentication
+    arm_url: str
+
+
+_connections: dict[tuple, Connection | Identity] = {}
+
+
+def _identity_key(settings: AzureSettings) -> tuple:
+    secret_digest = hashlib.sha256((settings.client_secret or "").encode()).hexdigest()
+    return settings.cloud, settings.tenant_id, settings.client_id, secret_digest
 
 
 def _cache_key(settings: AzureSettings) -> tuple:
-    secret_digest = hashlib.sha256((settings.client_secret or "").encode()).hexdigest()
-    return (settings.cloud, settings.tenant_id, settings.client_id, secret_digest,
-            settings.subscription_id.lower(), settings.resource_group.lower(), settings.workspace_name.lower())
+    return (*_identity_key(settings), settings.subscription_id.lower(), settings.resource_group.lower(),
+            settings.workspace_name.lower())
 
 
 def forget_cached_workspaces() -> None:
-    """Drop every cached connection (a fresh process starts like this)."""
+    """Drop every cached connection and identity (a fresh process starts like this)."""
     _connections.clear()
 
 
@@ -108,6 +120,22 @@ def _lookup(settings: AzureSettings, budget: RetryBudget) -> Connection:
     log.info(kv("workspace", name=workspace.name, resource_group=workspace.resource_group,
                 location=workspace.location, reused=False))
     return Connection(workspace=workspace, auth=auth, arm_url=RESOURCE_MANAGER[settings.cloud])
+
+
+@contextmanager
+def signed_in(settings: AzureSettings, budget: RetryBudget) -> Iterator[Identity]:
+    """Yield the signed-in identity for one tick (reused while warm); forget it if the tick fails."""
+    key = _identity_key(settings)
+    identity = _connections.get(key)
+    if identity is None:
+        auth = build_auth(settings)
+        sign_in(settings, auth, budget)
+        identity = _connections[key] = Identity(auth, RESOURCE_MANAGER[settings.cloud])
+    try:
+        yield identity
+    except BaseException:
+        _connections.pop(key, None)
+        raise
 
 
 @contextmanager

@@ -52,6 +52,7 @@ MLS = "Microsoft.MachineLearningServices/workspaces"
 APP_CALLS = {
     "ARM GET subscriptions list": set(),
     "ARM GET workspace": {f"{MLS}/read"},
+    "ARM GET {scope}/providers/Microsoft.MachineLearningServices/workspaces (AML_COMPUTE_SCOPES)": {f"{MLS}/read"},
     "GET {region}.api.azureml.ms/discovery": set(),
     "ARM GET workspaces/{ws}/computes (compute list, paged)": {f"{MLS}/computes/read"},
     "ARM POST workspaces/{ws}/computes/{name}/stop": {f"{MLS}/computes/stop/action"},

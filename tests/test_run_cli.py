@@ -344,7 +344,7 @@ def test_emulator_stop_compute_changes_only_the_fake_and_restores_the_environmen
     assert sorted(stopped) == ["ci-alice", "ci-bob"]
     assert "compute name=gpu-shared state=Running action=skipped reason=exempt_tag" in out
     assert "compute name=cpu-cluster" not in out, "clusters are not compute instances"
-    assert re.search(r"^INFO shared\.compute: compute_summary workspace=ws-demo .* instances=6 stopped=2 "
+    assert re.search(r"^INFO shared\.compute: compute_summary workspace=ws-demo .* instances=7 stopped=2 "
                      r".*dry_run=false", out, re.M)
     assert "emulator: compute ci-alice: Running -> Stopping" in out
     assert "emulator: compute ci-dan: Stopped (unchanged)" in out
@@ -452,3 +452,18 @@ def test_cli_environment_wins_over_the_settings_file(tmp_path):
     assert "kept: RUN_PIPELINE_SCHEDULE" in result.stderr
     assert last_line(result.stdout).startswith("invocation failed: ConfigError: invalid app settings: "
                                                "RUN_PIPELINE_ID or RUN_PIPELINE_ENDPOINT_NAME is missing")
+
+
+def test_emulator_acts_on_the_demo_fleet_when_scopes_are_given(capsys, monkeypatch):
+    from fakeazure.demo import DEMO_FLEET_SCOPES
+
+    monkeypatch.setenv("AML_COMPUTE_SCOPES", DEMO_FLEET_SCOPES)
+
+    assert run.main(["StopComputeTimer", "--emulator"]) == 0
+
+    out = capsys.readouterr().out
+    assert "emulator: fake Azure 4 workspaces in 2 subscriptions: " in out
+    changed = re.findall(r"^emulator: compute (\S+): Running -> Stopping$", out, re.M)
+    assert changed == ["ws-demo/ci-alice", "ws-demo/ci-bob", "ws-research/ci-ravi", "ws-prod/ci-ops"]
+    assert re.search(r"^INFO shared\.compute: compute_total power=stop workspaces=4 instances=12 stopped=4 ", out, re.M)
+    assert os.environ["AML_COMPUTE_SCOPES"] == DEMO_FLEET_SCOPES

@@ -1,0 +1,125 @@
+"""One StopComputeTimer tick over a fleet (AML_COMPUTE_SCOPES): requests and wall time against two slower shapes.
+
+    python bench/fleet_tick.py [--subscriptions 3] [--workspaces 8] [--instances 20] [--running 10] [--latency-ms 20]
+
+The app lists every subscription's workspaces, then every workspace's computes, and stops the Running instances,
+all in one pool of 16 requests in flight. Compared with the same calls made workspace after workspace (one pool per
+workspace, as a loop over workspaces would) and one at a time. Each case starts like a fresh process on a fresh
+fake; an untimed warm-up runs first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import datetime, timezone
+
+import _common
+
+import StopComputeTimer
+from shared import compute
+from shared.arm import list_workspaces
+from shared.retry import RetryBudget
+from shared.scopes import Scope
+from shared.selection import STOP, Rules
+from shared.workspace import forget_cached_workspaces
+
+TICK = datetime(2026, 11, 21, 21, 25, tzinfo=timezone.utc)
+
+
+def subscription(index: int) -> str:
+    return f"{index + 1:08d}-aaaa-4aaa-8aaa-{index + 1:012d}"
+
+
+def seed(fake, subscriptions: int, workspaces: int, instances: int, running: int) -> str:
+    """The fleet in the fake; returns AML_COMPUTE_SCOPES naming its subscriptions."""
+    for s in range(subscriptions):
+        for w in range(workspaces):
+            workspace = fake.add_workspace(subscription(s), f"rg-{w % 2}", f"ws-{s}-{w}")
+            for i in range(instances):
+                workspace.add_instance(f"ci-{i:03d}", "Running" if i < running else "Stopped")
+    return ",".join(f"/subscriptions/{subscription(s)}" for s in range(subscriptions))
+
+
+def app_tick(fake) -> None:
+    StopComputeTimer.main(_common.make_timer(TICK))
+
+
+def workspace_after_workspace(fake) -> None:
+    """The same REST calls, one workspace at a time (each with its own pool of 16)."""
+    from shared.auth import build_auth, sign_in
+    from shared.settings import load_compute_settings
+
+    settings = load_compute_settings(os.environ)
+    auth = build_auth(settings.azure)
+    sign_in(settings.azure, auth, RetryBudget(120))
+    budget = RetryBudget(120)
+    for workspace in [ws for scope in settings.scopes for ws in list_workspaces(
+            "https://management.azure.com", scope, auth.get_authentication_header(), budget)]:
+        parts = workspace.id.strip("/").split("/")
+        compute.power_tick("https://management.azure.com", auth.get_authentication_header,
+                           [Scope(parts[1], parts[3], parts[-1])], Rules(STOP), False, budget)
+
+
+def run_case(action, args, latency_ms: float, in_flight: int = compute.MAX_IN_FLIGHT) -> tuple[int, float, int]:
+    _common.fresh_process()
+    forget_cached_workspaces()
+    saved, compute.MAX_IN_FLIGHT = compute.MAX_IN_FLIGHT, in_flight
+    try:
+        with _common.fake_azure(latency_ms) as fake:
+            scopes = seed(fake, args.subscriptions, args.workspaces, args.instances, args.running)
+            _common.apply_settings(AML_COMPUTE_SCOPES=scopes, AML_SUBSCRIPTION_ID="", AML_RESOURCE_GROUP="",
+                                   AML_WORKSPACE_NAME="")
+            _, requests, seconds = _common.measure(fake, lambda: action(fake))
+            left = sum(i.state == "Running" for ws in fake.workspaces.values() for i in ws.instances.values())
+            return requests, seconds, left
+    finally:
+        compute.MAX_IN_FLIGHT = saved
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscriptions", type=int, default=3)
+    parser.add_argument("--workspaces", type=int, default=8, help="per subscription")
+    parser.add_argument("--instances", type=int, default=20, help="per workspace")
+    parser.add_argument("--running", type=int, default=10, help="of them Running")
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    args = parser.parse_args()
+    small = argparse.Namespace(subscriptions=1, workspaces=1, instances=2, running=1)
+
+    run_case(app_tick, small, 0)  # untimed warm-up: the SDK's lazy imports are imports too
+    app = run_case(app_tick, args, args.latency_ms)
+    serial_ws = run_case(workspace_after_workspace, args, args.latency_ms)
+    one_at_a_time = run_case(app_tick, args, args.latency_ms, in_flight=1)
+
+    workspaces = args.subscriptions * args.workspaces
+    stops = workspaces * args.running
+    pages = args.subscriptions * _pages(args.workspaces, 100)
+    bound = 2 + pages + workspaces * _pages(args.instances, 100) + stops
+    print(f"fleet: {args.subscriptions} subscriptions x {args.workspaces} workspaces x {args.instances} instances "
+          f"({args.running} Running each), {args.latency_ms:g} ms per request (fake Azure)\n")
+    print(_common.table(
+        ["stop tick", "requests", "wall s", "left Running"],
+        [["app: one pool of 16 for the tick", *_row(app)],
+         ["workspace after workspace (pool per workspace)", *_row(serial_ws)],
+         ["one request at a time", *_row(one_at_a_time)]],
+    ))
+    print()
+    verdict = "holds" if app[0] <= bound else "DOES NOT HOLD"
+    print(f"bound: sign-in 2 + discovery pages {pages} + one list page per workspace {workspaces} + one stop per "
+          f"Running instance {stops} = {bound}: app {app[0]} <= {bound} {verdict}")
+    print(f"summary: app {app[1]:.2f} s; {serial_ws[1] / app[1]:.1f}x faster than workspace after workspace "
+          f"({serial_ws[1]:.2f} s), {one_at_a_time[1] / app[1]:.1f}x faster than one request at a time "
+          f"({one_at_a_time[1]:.2f} s)")
+
+
+def _pages(items: int, size: int) -> int:
+    return max(1, -(-items // size))
+
+
+def _row(case: tuple[int, float, int]) -> list[object]:
+    return [case[0], f"{case[1]:.2f}", case[2]]
+
+
+if __name__ == "__main__":
+    main()
