@@ -70,7 +70,7 @@ def _function_name(text: str) -> str:
     names = functions()
     match = next((name for name in names if name.lower() == text.lower()), None)  # the host ignores case too
     if match is None:
-        raise argparse.ArgumentTypeError(f"unknown function {text!r}: choose {' or '.join(names)}")
+        raise argparse.ArgumentTypeError(f"unknown function {text!r}: choose {', '.join(names[:-1])} or {names[-1]}")
     return match
 
 

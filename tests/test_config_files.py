@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = Path(__file__).resolve().parent / "schemas"  # SchemaStore copies, see schemas/SOURCES.md
 
 # function folder -> the app setting its timer schedule comes from
-FUNCTIONS = {"RunPipelineTimer": "RUN_PIPELINE_SCHEDULE", "StopComputeTimer": "STOP_COMPUTE_SCHEDULE"}
+FUNCTIONS = {"RunPipelineTimer": "RUN_PIPELINE_SCHEDULE", "StopComputeTimer": "STOP_COMPUTE_SCHEDULE",
+             "StartComputeTimer": "START_COMPUTE_SCHEDULE"}
 TIMER_PARAMETER = "mytimer"
 
 # The app settings contract (DESIGN.md, "App settings"): these names are fixed.
@@ -56,6 +57,7 @@ APP_CALLS = {
     "GET {region}.api.azureml.ms/discovery": set(),
     "ARM GET workspaces/{ws}/computes (compute list, paged)": {f"{MLS}/computes/read"},
     "ARM POST workspaces/{ws}/computes/{name}/stop": {f"{MLS}/computes/stop/action"},
+    "ARM POST workspaces/{ws}/computes/{name}/start": {f"{MLS}/computes/start/action"},
     "ARM GET workspaces/{ws}/computes/{name} (after a refused power action)": {f"{MLS}/computes/read"},
     "pipelines GET DataTypes": {f"{MLS}/modules/read"},
     "pipelines GET Pipelines/{id}": {f"{MLS}/endpoints/pipelines/read"},

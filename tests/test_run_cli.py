@@ -199,7 +199,7 @@ def test_past_due_reaches_the_function(fake, tmp_path, capsys):
 def test_an_unknown_function_exits_2_naming_the_valid_ones(capsys):
     assert run.main(["NightlyTimer"]) == 2
     err = capsys.readouterr().err
-    assert "unknown function 'NightlyTimer': choose RunPipelineTimer or StopComputeTimer" in err
+    assert "unknown function 'NightlyTimer': choose RunPipelineTimer, StartComputeTimer or StopComputeTimer" in err
 
 
 def test_the_function_name_is_matched_ignoring_case(fake, tmp_path, capsys):
@@ -427,7 +427,8 @@ def test_cli_unknown_function_exits_2(tmp_path):
 
     assert result.returncode == 2
     assert result.stdout == ""
-    assert "unknown function 'StopCompute': choose RunPipelineTimer or StopComputeTimer" in result.stderr
+    assert ("unknown function 'StopCompute': choose RunPipelineTimer, StartComputeTimer or StopComputeTimer"
+            in result.stderr)
 
 
 def test_cli_bad_schedule_exits_1(tmp_path):
@@ -467,3 +468,12 @@ def test_emulator_acts_on_the_demo_fleet_when_scopes_are_given(capsys, monkeypat
     assert changed == ["ws-demo/ci-alice", "ws-demo/ci-bob", "ws-research/ci-ravi", "ws-prod/ci-ops"]
     assert re.search(r"^INFO shared\.compute: compute_total power=stop workspaces=4 instances=12 stopped=4 ", out, re.M)
     assert os.environ["AML_COMPUTE_SCOPES"] == DEMO_FLEET_SCOPES
+
+
+def test_emulator_start_compute_starts_only_the_opted_in_stopped_instance(capsys):
+    assert run.main(["StartComputeTimer", "--emulator"]) == 0
+
+    out = capsys.readouterr().out
+    assert re.findall(r"^emulator: compute (\S+): Stopped -> Starting$", out, re.M) == ["ci-dan"]
+    assert "compute name=ci-frank state=Stopped action=skipped reason=not_tagged" in out
+    assert "compute name=ci-alice state=Running action=skipped reason=not_tagged" in out
