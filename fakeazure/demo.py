@@ -8,6 +8,8 @@ tick has to tell apart; a second workspace and a second subscription make the fl
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from fakeazure.service import FakeAzure, app_settings
 from fakeazure.state import SUBSCRIPTION
 
@@ -50,6 +52,14 @@ def demo_azure() -> FakeAzure:
         workspace = fake.add_workspace(subscription, group, name, kind=kind)
         for instance, state, tags in instances:
             workspace.add_instance(instance, state, tags)
+    # The app ran the nightly pipeline five and four days ago, then was down: a backfill has something to find.
+    latest = datetime.now(timezone.utc).replace(hour=3, minute=0, second=0, microsecond=0)
+    if latest > datetime.now(timezone.utc):
+        latest -= timedelta(days=1)
+    for days in (5, 4):
+        tick = f"{latest - timedelta(days=days):%Y-%m-%dT%H:%M:%SZ}"
+        fake.add_run("scheduled-pipeline-runs", second, ["Completed"],
+                     {"started_by": "aml-timer-functions", "schedule_tick": tick, "function": "RunPipelineTimer"})
     return fake
 
 

@@ -3,11 +3,14 @@
     python -m localrun StopComputeTimer                      # local.settings.json of the current directory
     python -m localrun RunPipelineTimer --settings my.json --past-due
     python -m localrun StopComputeTimer --emulator           # a fake Azure: no settings, no network
+    python -m localrun RunPipelineTimer --tick 2027-01-14T03:00:00Z
+    python -m localrun RunPipelineTimer --from 2027-01-15T00:00:00Z --to 2027-01-18T12:00:00Z [--max 31]
 
 The app settings come from the `Values` of local.settings.json; a variable already set in the environment wins,
 as with Core Tools. The schedule is read from the function's function.json and checked before any network call,
 then the function's own `main` is called with a `TimerRequest` decoded from the host's JSON payload for the latest
-occurrence of the schedule.
+occurrence of the schedule (of the local schedule, when the function's time-zone setting is set). `--tick` and
+`--from/--to` re-run and backfill RunPipelineTimer's occurrences (localrun.backfill).
 
 Output: the function's log lines go to stdout as `LEVEL logger: message` (INFO for the app, WARNING for the SDKs),
 followed by one result line, `invocation succeeded ...` or `invocation failed: <ExceptionType>: <message>`.
@@ -22,6 +25,7 @@ import os
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
+from localrun.backfill import backfill, rerun
 from localrun.emulator import run_emulated
 from localrun.errors import EXIT_FAILED, EXIT_SETUP, SetupError, note, say
 from localrun.invoke import functions, invoke, timer_binding, timer_request
@@ -37,13 +41,31 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, or a usage error argparse has already explained on stderr
         return exit_.code if isinstance(exit_.code, int) else EXIT_SETUP
     try:
+        fire = _chosen(args)
         if args.emulator:
-            return run_emulated(args.function, lambda epilogue: _tick(args.function, args.past_due, epilogue))
+            return run_emulated(args.function, fire)
         with patched_environ(local_settings(args.settings)):
-            return _tick(args.function, args.past_due)
+            return fire(None)
     except SetupError as error:
         note(f"error: {error}")
         return EXIT_SETUP
+
+
+def _chosen(args: argparse.Namespace) -> Callable[[Callable[[], None] | None], int]:
+    """What to fire: the latest tick, one given tick, or a window of ticks."""
+    replaying = args.tick or args.start or args.end
+    if replaying and args.function != "RunPipelineTimer":
+        raise SetupError("--tick and --from/--to re-run RunPipelineTimer's occurrences; the compute functions act "
+                         "on the present state, so run them without a tick")
+    if (args.start is None) != (args.end is None):
+        raise SetupError("--from and --to go together: the window's first and last time")
+    if args.most is not None and args.start is None:
+        raise SetupError("--max limits a backfill: use it with --from and --to")
+    if args.tick:
+        return lambda epilogue: rerun(args.tick, epilogue)
+    if args.start:
+        return lambda epilogue: backfill(args.start, args.end, 31 if args.most is None else args.most, epilogue)
+    return lambda epilogue: _tick(args.function, args.past_due, epilogue)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,7 +85,20 @@ def _parser() -> argparse.ArgumentParser:
                         help="run against a local fake Azure with a demo workspace (needs requirements-dev.txt; "
                         "no settings, no network)")
     parser.add_argument("--past-due", action="store_true", help="fire the tick as past due (IsPastDue=true)")
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument("--tick", metavar="TIME", help="RunPipelineTimer: run this occurrence (ISO 8601, e.g. "
+                      "2027-01-14T03:00:00Z); nothing is submitted if it already has a run of this app")
+    when.add_argument("--from", dest="start", metavar="TIME", help="RunPipelineTimer: backfill the occurrences "
+                      "from this time (with --to) that have no run of this app yet, oldest first")
+    parser.add_argument("--to", dest="end", metavar="TIME", help="the backfill window's last time (inclusive)")
+    parser.add_argument("--max", dest="most", type=_count, metavar="N", help="submit at most N runs (default 31)")
     return parser
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
 
 
 def _function_name(text: str) -> str:
@@ -72,6 +107,22 @@ def _function_name(text: str) -> str:
     if match is None:
         raise argparse.ArgumentTypeError(f"unknown function {text!r}: choose {', '.join(names[:-1])} or {names[-1]}")
     return match
+
+
+def _local_schedule(function: str):
+    """The function's local schedule from its zone settings, when both are set and valid (else the function says)."""
+    from shared.localtime import ZoneError, parse_local
+    from shared.schedule import ScheduleError
+    from shared.settings import LOCAL_TIME_SETTINGS
+
+    zone_name, local_name = LOCAL_TIME_SETTINGS.get(function, (None, None))
+    zone, expression = os.environ.get(zone_name or "", "").strip(), os.environ.get(local_name or "", "").strip()
+    if not zone or not expression:
+        return None
+    try:
+        return parse_local(expression, zone)
+    except (ScheduleError, ZoneError):
+        return None
 
 
 def _tick(function: str, past_due: bool, epilogue: Callable[[], None] | None = None) -> int:
@@ -85,12 +136,19 @@ def _tick(function: str, past_due: bool, epilogue: Callable[[], None] | None = N
         note(f"error: {function}: schedule {expression}: {error}")
         return EXIT_FAILED
     now = datetime.now(timezone.utc)
-    occurrence = schedule.latest_at_or_before(now) or now.replace(microsecond=0)
-    last = schedule.latest_at_or_before(occurrence - timedelta(seconds=1)) or occurrence - timedelta(days=1)
+    local = _local_schedule(function)
+    if local is not None:  # the host schedule fires at every local occurrence: fire the latest of those
+        occurrence = local.latest_at_or_before(now) or now.replace(microsecond=0)
+        last = local.previous(occurrence) or occurrence - timedelta(days=1)
+        where = f" ({local.local(occurrence):%H:%M} {local.zone_name}, {local.schedule})"
+    else:
+        occurrence = schedule.latest_at_or_before(now) or now.replace(microsecond=0)
+        last = schedule.latest_at_or_before(occurrence - timedelta(seconds=1)) or occurrence - timedelta(days=1)
+        where = ""
     shown = f'{expression} = "{schedule}"' if "%" in expression else f'"{schedule}"'
     say(f"{function}: schedule {shown} ({schedule.describe()}); firing the tick of "
-        f"{occurrence:%Y-%m-%dT%H:%M:%SZ}{' as past due' if past_due else ''}")
+        f"{occurrence:%Y-%m-%dT%H:%M:%SZ}{where}{' as past due' if past_due else ''}")
     if function == "RunPipelineTimer":
         note(f"note: this is the schedule's latest occurrence; if the app already ran {occurrence:%Y-%m-%dT%H:%M:%SZ},"
-             " it submits nothing (pipeline action=already_submitted names that run)")
+             " it submits nothing (pipeline action=already_submitted names that run): --tick TIME runs another one")
     return invoke(function, binding, timer_request(occurrence, last, past_due), epilogue)

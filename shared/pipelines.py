@@ -11,6 +11,7 @@ The SDK's own `submit()` is not used: it cannot tag, and it never retries.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -20,8 +21,10 @@ from azureml.pipeline.core import PipelineEndpoint, PublishedPipeline
 from azureml.pipeline.core._restclients.aeva.models import PipelineSubmissionInfo
 
 from shared.logfmt import kv, shorten
+from shared.parameters import effective
 from shared.retry import RetryBudget, not_an_answer, request_once, with_retries
 from shared.runhistory import SUCCEEDED, RunHistory, is_active
+from shared.schedule import validate
 from shared.settings import PipelineSettings
 from shared.tick import Tick
 from shared.workspace import Connection
@@ -249,6 +252,16 @@ def wait_for(history: RunHistory, settings: PipelineSettings, run_id: str, url: 
     return status
 
 
+def tick_times(settings: PipelineSettings, tick: Tick) -> dict[str, datetime]:
+    """{tick} and {window_start} for the parameters, in the schedule's zone (UTC, or the local schedule's)."""
+    if settings.local is not None:
+        previous = settings.local.previous(tick.scheduled)
+        return {"tick": settings.local.local(tick.scheduled),
+                "window_start": settings.local.local(previous) if previous else settings.local.local(tick.scheduled)}
+    previous = validate(settings.schedule).latest_at_or_before(tick.scheduled - timedelta(seconds=1))
+    return {"tick": tick.scheduled, "window_start": previous or tick.scheduled}
+
+
 def run_pipeline(connection: Connection, settings: PipelineSettings, tick: Tick, function_name: str,
                  budget: RetryBudget) -> Outcome:
     """One tick of RunPipelineTimer: resolve, maybe skip, submit once, make sure it is tagged, maybe wait."""
@@ -270,14 +283,14 @@ def run_pipeline(connection: Connection, settings: PipelineSettings, tick: Tick,
         log.info(kv("pipeline", action="already_submitted", **fields, run_id=earlier["runId"],
                     status=earlier.get("status"), portal_url=url))
         return Outcome("already_submitted", earlier["runId"], earlier.get("status"), url)
-    parameters = {name: str(value) for name, value in settings.parameters.items()}  # strings, as the SDK sends
+    parameters = effective(settings.parameters, tick_times(settings, tick))  # strings, as the SDK sends them
     tags = run_tags(target, tick, function_name)
     run_id, recovered, carried = submit_once(connection, history, target,
                                              submission_body(target, settings, parameters, tags), tick, budget)
     tagged = ensure_tags(history, run_id, carried, tags)
     url = portal_url(connection, run_id, cloud)
     log.info(kv("pipeline", action="submitted", **fields, run_id=run_id, recovered=recovered, tags=tagged,
-                portal_url=url))
+                parameters=json.dumps(parameters, separators=(",", ":")), portal_url=url))
     if settings.wait_minutes <= 0:
         return Outcome("submitted", run_id, None, url)
     status = wait_for(history, settings, run_id, url)

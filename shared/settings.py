@@ -16,6 +16,7 @@ from pathlib import Path
 
 from shared.hostconfig import HOST_JSON, function_timeout
 from shared.localtime import LocalSchedule, ZoneError, host_schedule_error, load_zone
+from shared.parameters import problems as template_problems
 from shared.schedule import ScheduleError, validate
 from shared.scopes import EXAMPLE as SCOPE_EXAMPLE
 from shared.scopes import Scope, parse_scopes
@@ -96,6 +97,13 @@ class ComputeSettings:
     dry_run: bool
     scopes: tuple[Scope, ...] = ()  # empty: the one AML_* workspace
 
+
+# Each function's local-time pair (zone, local schedule), for the tools that fire its ticks.
+LOCAL_TIME_SETTINGS = {
+    "RunPipelineTimer": ("RUN_PIPELINE_TIME_ZONE", "RUN_PIPELINE_LOCAL_SCHEDULE"),
+    "StopComputeTimer": ("STOP_COMPUTE_TIME_ZONE", "STOP_COMPUTE_LOCAL_SCHEDULE"),
+    "StartComputeTimer": ("START_COMPUTE_TIME_ZONE", "START_COMPUTE_LOCAL_SCHEDULE"),
+}
 
 # The settings of each compute function, spelled out so every name the code reads is visible in it.
 COMPUTE_SETTINGS = {
@@ -325,6 +333,9 @@ def _read_parameters(reader: _Reader) -> dict:
         reader.problems.append(
             f"RUN_PIPELINE_PARAMETERS has values that are not strings, numbers or booleans for {nested}: {hint}"
         )
+    for problem in template_problems(value):
+        reader.problems.append(f"RUN_PIPELINE_PARAMETERS {problem} (placeholders are {{tick}} and {{window_start}}, "
+                               "each with an optional strftime format, e.g. {tick:%Y-%m-%d})")
     return value
 
 

@@ -1,0 +1,138 @@
+"""Re-run one tick of RunPipelineTimer, or backfill the ticks of a window that have no run of this app yet.
+
+Each occurrence is fired as the host would fire it (a TimerRequest whose schedule status names it, past due), so
+the function's own exactly-once check decides: an occurrence that already has a run started by this app is
+reported (`already_submitted`, with its run id, status and portal URL) and nothing is submitted. Occurrences are
+those of RUN_PIPELINE_SCHEDULE, or of RUN_PIPELINE_LOCAL_SCHEDULE when RUN_PIPELINE_TIME_ZONE is set.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+
+from localrun.errors import EXIT_FAILED, EXIT_OK, SetupError, say
+from localrun.invoke import logs_to_stdout, redact, timer_request
+
+FUNCTION = "RunPipelineTimer"
+UTC = timezone.utc
+
+
+class Occurrences:
+    """The occurrences of the pipeline's schedule: the local one when a zone is set, else the host's (UTC)."""
+
+    def __init__(self, settings):
+        from shared.schedule import validate
+
+        self.local = settings.local
+        self.host = validate(settings.schedule)
+
+    def contains(self, moment: datetime) -> bool:
+        return self.local.occurrence_at(moment) is not None if self.local else self.host.matches(moment)
+
+    def previous(self, moment: datetime) -> datetime | None:
+        if self.local:
+            return self.local.previous(moment)
+        return self.host.latest_at_or_before(moment - timedelta(seconds=1))
+
+    def following(self, moment: datetime) -> datetime | None:
+        return self.local.next_after(moment) if self.local else self.host.next_after(moment)
+
+    def between(self, start: datetime, end: datetime) -> Iterator[datetime]:
+        moment = self.previous(start + timedelta(seconds=1))
+        moment = moment if moment is not None and moment >= start else self.following(start)
+        while moment is not None and moment <= end:
+            yield moment
+            moment = self.following(moment)
+
+    def describe(self) -> str:
+        return f'"{self.local.schedule}" in {self.local.zone_name}' if self.local else f'"{self.host}" (UTC)'
+
+
+def parse_instant(option: str, text: str) -> datetime:
+    """An ISO 8601 instant; `Z` or an offset, naive means UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise SetupError(f"{option} {text!r} is not an ISO 8601 time: write e.g. 2027-01-14T03:00:00Z") from None
+    return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)).replace(microsecond=0)
+
+
+def _settings():
+    from shared.settings import ConfigError, load_pipeline_settings
+
+    try:
+        return load_pipeline_settings(os.environ)
+    except ConfigError as error:
+        raise SetupError(f"{FUNCTION}: {error}") from None
+
+
+def rerun(tick_text: str, epilogue: Callable[[], None] | None = None) -> int:
+    """`--tick`: fire that one occurrence; exit 2 when it is none, naming the nearest ones."""
+    occurrences = Occurrences(_settings())
+    tick = parse_instant("--tick", tick_text)
+    if not occurrences.contains(tick):
+        near = [moment for moment in (occurrences.previous(tick), occurrences.following(tick)) if moment]
+        raise SetupError(f"--tick {tick:%Y-%m-%dT%H:%M:%SZ} is not an occurrence of {occurrences.describe()}: the "
+                         f"nearest are {' and '.join(f'{m:%Y-%m-%dT%H:%M:%SZ}' for m in near) or 'none'}")
+    return _fire([tick], occurrences, None, epilogue)
+
+
+def backfill(start_text: str, end_text: str, most: int, epilogue: Callable[[], None] | None = None) -> int:
+    """`--from A --to B`: every occurrence in [A, B] oldest first; at most `most` submits."""
+    occurrences = Occurrences(_settings())
+    start, end = parse_instant("--from", start_text), parse_instant("--to", end_text)
+    if end < start:
+        raise SetupError(f"--to {end:%Y-%m-%dT%H:%M:%SZ} is before --from {start:%Y-%m-%dT%H:%M:%SZ}")
+    say(f"{FUNCTION}: backfilling the occurrences of {occurrences.describe()} from {start:%Y-%m-%dT%H:%M:%SZ} to "
+        f"{end:%Y-%m-%dT%H:%M:%SZ}, at most {most} submit{'s' if most != 1 else ''}")
+    return _fire(occurrences.between(start, end), occurrences, most, epilogue)
+
+
+def _fire(ticks, occurrences: Occurrences, most: int | None, epilogue) -> int:
+    """Fire each tick in order; one line per occurrence, then the summary (backfill) or the result line (re-run)."""
+    from shared.timers import run_pipeline_tick
+
+    secrets = [value for value in (os.environ.get("AZURE_CLIENT_SECRET"),) if value and len(value) >= 4]
+    counts: Counter[str] = Counter()
+    started = time.monotonic()
+    stopped_at: str | None = None
+    for tick in ticks:
+        if most is not None and counts["submitted"] >= most:
+            stopped_at = f"stopped after --max {most} submits; the next occurrence is {tick:%Y-%m-%dT%H:%M:%SZ}"
+            break
+        previous = occurrences.previous(tick) or tick - timedelta(days=1)
+        with logs_to_stdout(FUNCTION, secrets):
+            try:
+                outcome = run_pipeline_tick(timer_request(tick, previous, past_due=True))
+            except Exception as error:  # noqa: BLE001 - reported as this occurrence's result, and the run stops
+                failure = error
+            else:
+                failure = None
+        if failure is not None:
+            counts["failed"] += 1
+            message = " ".join(str(failure).split())
+            say(redact(f"occurrence {tick:%Y-%m-%dT%H:%M:%SZ}: failed: {type(failure).__name__}: {message}", secrets))
+            stopped_at = "stopped at the first failure"
+            break
+        counts[outcome.action] += 1
+        status = f" status={outcome.status}" if outcome.status else ""
+        say(f"occurrence {tick:%Y-%m-%dT%H:%M:%SZ}: {outcome.action} run_id={outcome.run_id}{status} "
+            f"portal_url={outcome.portal_url}")
+    if epilogue is not None:
+        epilogue()
+    elapsed = time.monotonic() - started
+    if most is None:  # a re-run: the usual result line
+        if counts["failed"]:
+            say(f"invocation failed: {FUNCTION} (see the occurrence line)")
+            return EXIT_FAILED
+        say(f"invocation succeeded: {FUNCTION} in {elapsed:.2f} s")
+        return EXIT_OK
+    total = sum(counts.values())
+    say(f"backfill: {total} occurrence{'s' if total != 1 else ''}: submitted={counts['submitted']} "
+        f"already_submitted={counts['already_submitted']} skipped_active={counts['skipped_active']} "
+        f"failed={counts['failed']} in {elapsed:.2f} s" + (f"; {stopped_at}" if stopped_at else ""))
+    return EXIT_FAILED if counts["failed"] else EXIT_OK
