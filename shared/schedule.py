@@ -501,6 +501,8 @@ def main(argv: list[str] | None = None) -> int:
     from shared.localtime import ZoneError
 
     try:
+        if args.command == "week":
+            return _print_week(args)
         schedule = validate(args.expression, os.environ)
         if args.command == "from-local":
             return _print_from_local(schedule, args)
@@ -534,6 +536,12 @@ def _parser() -> argparse.ArgumentParser:
     host.add_argument("--tz", required=True, metavar="ZONE", help="IANA zone, e.g. Europe/Berlin")
     host.add_argument("--function", choices=sorted(_SETTING_PREFIX), default="StopComputeTimer",
                       help="whose settings the az command sets (default StopComputeTimer)")
+    week = commands.add_parser("week", help="a 7-day x 24-hour grid of when the functions (or each EXPR) act")
+    week.add_argument("expressions", nargs="*", metavar="EXPR", help="schedules to draw instead of the functions'")
+    week.add_argument("--local", metavar="ZONE", help="read each EXPR in this IANA zone's wall-clock time")
+    week.add_argument("--week", metavar="DATE", help="any day of the week to draw (default: this week)")
+    week.add_argument("--settings", metavar="PATH",
+                      help="the functions' settings from this local.settings.json's Values (default: the environment)")
     return parser
 
 
@@ -585,6 +593,68 @@ def _print_from_local(schedule: Schedule, args: argparse.Namespace) -> int:
           f'"{prefix}_SCHEDULE={plan.schedule.expression}" "{prefix}_TIME_ZONE={args.tz}" '
           f'"{prefix}_LOCAL_SCHEDULE={schedule.expression}"')
     return 0
+
+
+def _print_week(args: argparse.Namespace) -> int:
+    from shared.week import Timer, draw, monday_of
+
+    try:
+        day = date.fromisoformat(args.week) if args.week else datetime.now(UTC).date()
+    except ValueError:
+        raise ScheduleError(f"--week '{args.week}' is not a date: write e.g. 2027-01-18") from None
+    if args.expressions:
+        timers = []
+        for index, expression in enumerate(args.expressions, 1):
+            schedule = validate(expression, os.environ)
+            if args.local:
+                from shared.localtime import host_schedule_for
+
+                local = _local(schedule, args.local)
+                timers.append(Timer(f"schedule {index}", host_schedule_for(local, datetime.now(UTC)).schedule, local))
+            else:
+                timers.append(Timer(f"schedule {index}", schedule))
+    else:
+        timers = _configured_timers(_settings_values(args.settings))
+    print(draw(timers, monday_of(day)), end="")
+    return 0
+
+
+def _settings_values(path: str | None) -> Mapping[str, str]:
+    if path is None:
+        return os.environ
+    import json
+
+    try:
+        values = json.loads(open(path, encoding="utf-8-sig").read()).get("Values", {})
+    except (OSError, ValueError, AttributeError) as error:
+        raise ScheduleError(f"--settings {path}: cannot read its Values ({error})") from None
+    return {name: str(value) for name, value in values.items() if value is not None}
+
+
+def _configured_timers(env: Mapping[str, str]) -> list:
+    """Each function whose schedule is set, with its local schedule when its zone is set."""
+    from shared.localtime import parse_local
+    from shared.settings import LOCAL_TIME_SETTINGS
+    from shared.week import Timer
+
+    timers = []
+    for function, host_name in (("RunPipelineTimer", "RUN_PIPELINE_SCHEDULE"),
+                                ("StartComputeTimer", "START_COMPUTE_SCHEDULE"),
+                                ("StopComputeTimer", "STOP_COMPUTE_SCHEDULE")):
+        expression = (env.get(host_name) or "").strip()
+        if not expression:
+            continue
+        try:
+            host = validate(expression)
+        except ScheduleError as error:
+            raise ScheduleError(f"{host_name}: {error}") from None
+        zone_name, local_name = LOCAL_TIME_SETTINGS[function]
+        zone, local = (env.get(zone_name) or "").strip(), (env.get(local_name) or "").strip()
+        timers.append(Timer(function, host, parse_local(local, zone) if zone and local else None))
+    if not timers:
+        raise ScheduleError("no function's schedule is set: set RUN_PIPELINE_SCHEDULE, START_COMPUTE_SCHEDULE or "
+                            "STOP_COMPUTE_SCHEDULE, read them with --settings local.settings.json, or give EXPRs")
+    return timers
 
 
 def _offset_text(offset) -> str:

@@ -1,0 +1,124 @@
+"""A week of schedules at a glance: a 7-day x 24-hour grid per schedule, in plain text for a terminal or a log.
+
+`#` marks an hour in which the function acts. For a local schedule the grid is drawn twice: in the zone's wall-clock
+time, and in UTC, where `o` marks an hour in which the host fires but the tick is not a local occurrence (skipped).
+With both compute functions configured, one more grid shows when the opted-in instances are on (`=`): from a
+StartComputeTimer tick to the next StopComputeTimer tick.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from shared.schedule import Schedule
+
+UTC = timezone.utc
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+HEADER = "     " + "".join(f"{hour:>3}" for hour in range(24))
+
+
+@dataclass(frozen=True)
+class Timer:
+    """One schedule to draw: a label, the host's UTC schedule, and the local schedule it serves (if any)."""
+
+    label: str
+    host: Schedule
+    local: object = None  # shared.localtime.LocalSchedule
+
+    def acts(self, start: datetime, end: datetime) -> list[datetime]:
+        """The instants in [start, end) at which the function acts."""
+        if self.local is not None:
+            return [moment for moment in self.local.between(start, end) if moment < end]
+        return _fires(self.host, start, end)
+
+
+def _fires(schedule: Schedule, start: datetime, end: datetime) -> list[datetime]:
+    found, moment = [], schedule.next_after(start - timedelta(seconds=1))
+    while moment is not None and moment < end:
+        found.append(moment)
+        moment = schedule.next_after(moment)
+    return found
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _grid(title: str, marks: dict[tuple[int, int], str]) -> list[str]:
+    lines = [title, HEADER]
+    for index, name in enumerate(DAYS):
+        lines.append(f"{name}  " + "".join(f"{marks.get((index, hour), '.'):>3}" for hour in range(24)))
+    return lines
+
+
+def _bucket(moments: list[datetime], monday: date, zone) -> set[tuple[int, int]]:
+    cells = set()
+    for moment in moments:
+        shown = moment.astimezone(zone)
+        day = (shown.date() - monday).days
+        if 0 <= day < 7:
+            cells.add((day, shown.hour))
+    return cells
+
+
+def _week_bounds(monday: date, zone) -> tuple[datetime, datetime]:
+    start = datetime.combine(monday, time(), zone).astimezone(UTC)
+    end = datetime.combine(monday + timedelta(days=7), time(), zone).astimezone(UTC)
+    return start, end
+
+
+def draw(timers: list[Timer], monday: date) -> str:
+    """The grids for `timers` in the week starting on `monday`, and the instances' on-hours when both are there."""
+    out = [f"week of {monday:%Y-%m-%d} (Mon) to {monday + timedelta(days=6):%Y-%m-%d} (Sun); "
+           "# acts, o host fires but skips (not a local occurrence), . nothing", ""]
+    for timer in timers:
+        if timer.local is not None:
+            zone = timer.local.zone
+            start, end = _week_bounds(monday, zone)
+            local_marks = dict.fromkeys(_bucket(timer.acts(start, end), monday, zone), "#")
+            out += _grid(f"{timer.label}: {timer.local.schedule} in {timer.local.zone_name}", local_marks) + [""]
+        start, end = _week_bounds(monday, UTC)
+        acted = _bucket(timer.acts(start, end), monday, UTC)
+        fired = _bucket(_fires(timer.host, start, end), monday, UTC)
+        marks = {cell: "#" if cell in acted else "o" for cell in fired | acted}
+        host = f"host schedule {timer.host}" if timer.local is not None else f"{timer.host}"
+        out += _grid(f"{timer.label}: {host} (UTC)", marks) + [""]
+    on = on_hours(timers, monday)
+    if on is not None:
+        out += on + [""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def on_hours(timers: list[Timer], monday: date) -> list[str] | None:
+    """When opted-in instances are on: from each start tick to the next stop tick (None without both functions)."""
+    start_timer = next((t for t in timers if t.label == "StartComputeTimer"), None)
+    stop_timer = next((t for t in timers if t.label == "StopComputeTimer"), None)
+    if start_timer is None or stop_timer is None:
+        return None
+    zones = {getattr(t.local, "zone_name", "UTC") for t in (start_timer, stop_timer)}
+    zone_name = zones.pop() if len(zones) == 1 else "UTC"
+    zone = start_timer.local.zone if zone_name != "UTC" and start_timer.local is not None else UTC
+    week_start, week_end = _week_bounds(monday, zone)
+    lookback = week_start - timedelta(days=8)
+    events = sorted([(moment, True) for moment in start_timer.acts(lookback, week_end)] +
+                    [(moment, False) for moment in stop_timer.acts(lookback, week_end)])
+    marks: dict[tuple[int, int], str] = {}
+    state, index = False, 0
+    hour_start = week_start
+    while hour_start < week_end:
+        hour_end = hour_start + timedelta(hours=1)
+        while index < len(events) and events[index][0] <= hour_start:  # a tick on the hour counts from it
+            state = events[index][1]
+            index += 1
+        on = state
+        probe = index
+        while probe < len(events) and events[probe][0] < hour_end:
+            on = on or events[probe][1]
+            probe += 1
+        if on:
+            shown = hour_start.astimezone(zone)
+            marks[((shown.date() - monday).days, shown.hour)] = "="
+        hour_start = hour_end
+    return _grid(f"instances that opt in ({zone_name}): = on, from a StartComputeTimer tick to the next "
+                 "StopComputeTimer tick", marks)
