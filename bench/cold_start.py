@@ -17,7 +17,7 @@ import tempfile
 
 import _common
 
-IMPORTS = ["azureml.core", "azureml.pipeline.core", "RunPipelineTimer", "StopComputeTimer"]
+IMPORTS = ["azureml.core", "azureml.pipeline.core", "RunPipelineTimer", "StopComputeTimer", "StartComputeTimer"]
 INSTANCES, RUNNING = 20, 10
 
 IMPORT_CHILD = """
