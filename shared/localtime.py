@@ -17,7 +17,7 @@ import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from shared.schedule import Schedule, parse, validate
+from shared.schedule import Schedule, collapse_runs, parse, validate
 
 UTC = timezone.utc
 DAY = 86400
@@ -253,20 +253,10 @@ def host_schedule_for(local: LocalSchedule, start: datetime, years: int = 3) -> 
 
 
 def _field(values: set[int], low: int, high: int, names: tuple[str, ...] = ()) -> str:
+    """One NCRONTAB field: `*` when every value is there, else a comma list with runs of three or more as ranges."""
     if values == set(range(low, high + 1)):
         return "*"
-    ordered = sorted(values)
-    runs: list[list[int]] = []
-    for value in ordered:
-        if runs and value == runs[-1][-1] + 1:
-            runs[-1].append(value)
-        else:
-            runs.append([value])
-    label = (lambda v: names[v]) if names else str
-    parts = []
-    for run in runs:
-        parts += [f"{label(run[0])}-{label(run[-1])}"] if len(run) >= 3 else [label(v) for v in run]
-    return ",".join(parts)
+    return ",".join(collapse_runs(tuple(sorted(values)), (lambda v: names[v]) if names else str))
 
 
 def _firings_per_occurrence(host: Schedule, local: LocalSchedule, start: datetime, days: int = 364) -> float:

@@ -437,7 +437,7 @@ def _describe_values(values: tuple[int, ...], spec: _Field) -> str:
     if step:
         return f"every {step} {spec.unit}s"
     plural = "s" if len(values) > 1 else ""
-    return f"{spec.unit}{plural} {_join(_runs(values, str))}"
+    return f"{spec.unit}{plural} {_join(collapse_runs(values, str))}"
 
 
 def _even_step(values: tuple[int, ...], spec: _Field) -> int | None:
@@ -451,18 +451,18 @@ def _even_step(values: tuple[int, ...], spec: _Field) -> int | None:
 
 
 def _describe_dates(days: tuple[int, ...], months: tuple[int, ...], weekdays: tuple[int, ...]) -> str:
-    month_names = _join(_runs(months, lambda m: _MONTHS[m - 1]))
+    month_names = _join(collapse_runs(months, lambda m: _MONTHS[m - 1]))
     if len(days) < 31:
         every = "every month" if len(months) == 12 else month_names
-        text = f"on the {_join(_runs(days, _ordinal))} of {every}"
+        text = f"on the {_join(collapse_runs(days, _ordinal))} of {every}"
         if len(weekdays) < 7:  # NCrontab ANDs the day with the weekday, unlike cron's OR
-            text += f" but only if it is a {_join(_runs(weekdays, lambda d: _DAYS[d]), 'or')}"
+            text += f" but only if it is a {_join(collapse_runs(weekdays, lambda d: _DAYS[d]), 'or')}"
         return text
-    text = "every day" if len(weekdays) == 7 else f"on {_join(_runs(weekdays, lambda d: _DAYS[d]))}"
+    text = "every day" if len(weekdays) == 7 else f"on {_join(collapse_runs(weekdays, lambda d: _DAYS[d]))}"
     return text if len(months) == 12 else f"{text} in {month_names}"
 
 
-def _runs(values: tuple[int, ...], label: Callable[[int], str]) -> list[str]:
+def collapse_runs(values: tuple[int, ...], label: Callable[[int], str]) -> list[str]:
     """Label values, collapsing three or more consecutive ones into 'first-last'."""
     groups: list[list[int]] = []
     for value in values:

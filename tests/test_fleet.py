@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from fakeazure import SUBSCRIPTION
@@ -11,6 +9,7 @@ from shared.compute import ComputeActionError
 from shared.scopes import Scope, parse_scopes
 from shared.settings import ConfigError
 from tests.conftest import entry_point
+from tests.logs import fields
 
 stop_compute_timer = entry_point("StopComputeTimer")
 
@@ -46,15 +45,6 @@ def states(fake) -> dict[str, str]:
             for name, instance in ws.instances.items()}
 
 
-def lines(logs, event: str) -> list[dict[str, str]]:
-    found = []
-    for record in logs.records:
-        message = record.getMessage()
-        if message.startswith(f"{event} "):
-            found.append(dict(re.findall(r'(\w+)=("[^"]*"|\S+)', message)))
-    return found
-
-
 def test_two_subscriptions_one_denied_and_one_unreadable_workspace(fleet, settings, timer, logs):
     settings(**NO_WORKSPACE, AML_COMPUTE_SCOPES=f"/subscriptions/{SUB_A}, /subscriptions/{SUB_B},"
                                                 f"/subscriptions/{SUB_DENIED}")
@@ -70,10 +60,10 @@ def test_two_subscriptions_one_denied_and_one_unreadable_workspace(fleet, settin
     assert f"workspace {ws_id(SUB_B, 'rg-other', 'ws-broken')}: listing the computes of workspace ws-broken " \
            "failed: AuthorizationFailed: " in message
     assert "<AZURE_CLIENT_ID>" in message, "ARM names the client id: scrubbed"
-    [total] = lines(logs, "compute_total")
+    [total] = fields(logs, "compute_total")
     assert (total["workspaces"], total["stopped"], total["failed_scopes"], total["failed_workspaces"]) == \
            ("4", "4", "1", "1")
-    summaries = {line["workspace"]: line for line in lines(logs, "compute_summary")}
+    summaries = {line["workspace"]: line for line in fields(logs, "compute_summary")}
     assert set(summaries) == {"ws-demo", "ws-research", "ws-prod", "ws-hub"}
     assert summaries["ws-hub"]["instances"] == "0"
     assert len(fleet.requests_to("ws-hub/computes", "GET")) == 1, "a hub without instances costs one list call"
@@ -84,7 +74,7 @@ def test_the_instance_line_names_its_workspace_and_subscription(fleet, settings,
 
     stop_compute_timer(timer)
 
-    found = {(line["workspace"], line["name"]): line for line in lines(logs, "compute")}
+    found = {(line["workspace"], line["name"]): line for line in fields(logs, "compute")}
     assert found[("ws-prod", "ci-a")] == {"name": "ci-a", "state": "Running", "action": "stopped", "reason": "running",
                                           "workspace": "ws-prod", "subscription": SUB_B}
     assert found[("ws-prod", "keep")]["reason"] == "exempt_tag"
@@ -113,7 +103,7 @@ def test_workspace_slash_instance_patterns(fleet, settings, timer, logs):
 
     assert states(fleet)["ws-research/ci-a"] == "Stopping" and states(fleet)["ws-demo/ci-demo"] == "Stopping"
     assert states(fleet)["ws-research/gpu-b"] == "Running"
-    reasons = {(line["workspace"], line["name"]): line["reason"] for line in lines(logs, "compute")}
+    reasons = {(line["workspace"], line["name"]): line["reason"] for line in fields(logs, "compute")}
     assert reasons[("ws-research", "gpu-b")] == "excluded"
 
 
@@ -124,7 +114,7 @@ def test_dry_run_covers_the_fleet(fleet, settings, timer, logs):
     stop_compute_timer(timer)
 
     assert "Stopping" not in states(fleet).values() and not fleet.requests_to("/stop", "POST")
-    assert lines(logs, "compute_total")[0]["would_stop"] == "4"
+    assert fields(logs, "compute_total")[0]["would_stop"] == "4"
 
 
 def test_the_workspace_list_is_followed_across_pages(fake, settings, timer):

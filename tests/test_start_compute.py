@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 
 import pytest
@@ -11,24 +10,14 @@ from fakeazure import SUBSCRIPTION
 from shared.compute import ComputeActionError
 from shared.settings import ConfigError
 from tests.conftest import entry_point, make_timer
+from tests.logs import instances, only
 
 start_compute_timer = entry_point("StartComputeTimer")
 OPT_IN = {"autostart": "true"}
 
 
-def compute_lines(logs) -> dict[str, dict[str, str]]:
-    parsed = {}
-    for record in logs.records:
-        message = record.getMessage()
-        if message.startswith("compute "):
-            fields = dict(re.findall(r'(\w+)=("[^"]*"|\S+)', message))
-            parsed[f"{fields['workspace']}/{fields['name']}"] = fields
-    return parsed
-
-
 def total(logs) -> dict[str, str]:
-    [line] = [r.getMessage() for r in logs.records if r.getMessage().startswith("compute_total ")]
-    return dict(re.findall(r"(\w+)=(\S+)", line))
+    return only(logs, "compute_total")
 
 
 def states(fake) -> dict[str, str]:
@@ -50,7 +39,7 @@ def test_only_tagged_stopped_instances_start_and_every_other_state_is_left_alone
                             "ci-untagged": "Stopped", "ci-other-value": "Stopped"}
     assert [call.url.split("/computes/")[1] for call in fake.requests_to("/start", "POST")] == [
         "ci-on/start?api-version=2024-04-01"]
-    lines = compute_lines(logs)
+    lines = instances(logs)
     assert (lines["ws-demo/ci-on"]["action"], lines["ws-demo/ci-on"]["reason"]) == ("started", "stopped")
     assert lines["ws-demo/ci-untagged"]["reason"] == "not_tagged"
     assert lines["ws-demo/ci-running"]["reason"] == "not_stopped"
@@ -85,7 +74,7 @@ def test_an_instance_started_meanwhile_is_not_a_failure(fake, settings, timer, l
     start_compute_timer(timer)
 
     assert fake.instances["ci-a"].starts == 1, "the app tried; the service refused (400, wrong state)"
-    assert compute_lines(logs)["ws-demo/ci-a"]["reason"] == "started_meanwhile"
+    assert instances(logs)["ws-demo/ci-a"]["reason"] == "started_meanwhile"
     assert total(logs)["failed"] == "0"
 
 
@@ -101,7 +90,7 @@ def test_one_failing_start_fails_the_invocation_naming_it_while_the_others_start
     assert states(fake) == {"ci-a": "Starting", "ci-b": "Stopped", "ci-c": "Starting"}
     assert str(error.value) == ("1 of 3 compute instance(s) could not be started: ws-demo/ci-b: QuotaExceeded: Not "
                                 "enough cores quota to start. (state Stopped)")
-    assert compute_lines(logs)["ws-demo/ci-b"]["reason"] == "refused"
+    assert instances(logs)["ws-demo/ci-b"]["reason"] == "refused"
 
 
 def test_dry_run_starts_nothing(fake, settings, timer, logs):
@@ -111,7 +100,7 @@ def test_dry_run_starts_nothing(fake, settings, timer, logs):
     start_compute_timer(timer)
 
     assert states(fake) == {"ci-a": "Stopped"} and not fake.requests_to("/start", "POST")
-    assert compute_lines(logs)["ws-demo/ci-a"]["action"] == "would_start"
+    assert instances(logs)["ws-demo/ci-a"]["action"] == "would_start"
 
 
 def test_with_no_tagged_instance_it_starts_nothing(fake, settings, timer, logs):

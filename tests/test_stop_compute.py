@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from fakeazure import CLIENT_ID, CLIENT_SECRET
@@ -11,6 +9,7 @@ from fakeazure.service import COMPUTE_PAGE_SIZE
 from shared.compute import ComputeActionError
 from shared.settings import ConfigError
 from tests.conftest import entry_point
+from tests.logs import fields, only
 
 stop_compute_timer = entry_point("StopComputeTimer")
 
@@ -19,19 +18,12 @@ ALL_STATES = ["Running", "JobRunning", "Starting", "Stopping", "Stopped", "Creat
 
 
 def compute_lines(logs) -> dict[str, dict[str, str]]:
-    """`compute name=... state=... action=... reason=...` lines, keyed by instance name."""
-    parsed = {}
-    for record in logs.records:
-        message = record.getMessage()
-        if message.startswith("compute "):
-            fields = dict(re.findall(r'(\w+)=("[^"]*"|\S+)', message))
-            parsed[fields["name"]] = fields
-    return parsed
+    """`compute` lines of the one workspace, keyed by instance name."""
+    return {line["name"]: line for line in fields(logs, "compute")}
 
 
 def summary(logs) -> dict[str, str]:
-    [line] = [r.getMessage() for r in logs.records if r.getMessage().startswith("compute_summary ")]
-    return dict(re.findall(r"(\w+)=(\S+)", line))
+    return only(logs, "compute_summary")
 
 
 def states(fake) -> dict[str, str]:
