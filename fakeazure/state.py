@@ -29,7 +29,8 @@ INSTANCE_STATES = ("Creating", "CreateFailed", "Deleting", "Running", "Restartin
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Now, as run history writes times: seven fractional digits (.NET ticks) and `Z`."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
 
 
 def workspace_id(subscription: str, resource_group: str, name: str) -> str:

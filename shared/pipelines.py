@@ -26,7 +26,7 @@ from shared.retry import RetryBudget, not_an_answer, request_once, with_retries
 from shared.runhistory import SUCCEEDED, RunHistory, is_active
 from shared.schedule import validate
 from shared.settings import PipelineSettings
-from shared.tick import Tick
+from shared.tick import Tick, parse_host_time
 from shared.workspace import Connection
 
 log = logging.getLogger(__name__)
@@ -170,18 +170,11 @@ def find_untagged_run(history: RunHistory, target: Target, since: datetime) -> d
 
 
 def _parse_utc(text: object) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    cleaned = text.replace("Z", "+00:00")
-    head, dot, rest = cleaned.partition(".")
-    if dot:  # run history writes up to 7 fractional digits; fromisoformat takes at most 6 before 3.11
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        cleaned = f"{head}.{digits[:6]}{rest[len(digits):]}"
+    """Run history's createdUtc (up to 7 fractional digits, `Z`), or None when it cannot be read."""
     try:
-        moment = datetime.fromisoformat(cleaned)
+        return parse_host_time(text) if isinstance(text, str) else None
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def submit_once(connection: Connection, history: RunHistory, target: Target, body: dict, tick: Tick,

@@ -32,7 +32,8 @@ class Tick:
 
 
 def parse_host_time(text: str) -> datetime:
-    """Parse the host's ISO 8601 times (7 fractional digits, `Z` or an offset; naive means UTC)."""
+    """Parse ISO 8601 times as Azure writes them (the host's schedule status, run history's createdUtc): up to 7
+    fractional digits, `Z` or an offset; naive means UTC."""
     cleaned = _FRACTION.sub(r"\1", text.strip()).replace("Z", "+00:00")
     moment = datetime.fromisoformat(cleaned)
     if moment.tzinfo is None:
