@@ -179,10 +179,6 @@ class FakeAzure:
         return self.workspace.instances
 
     @property
-    def ws_id(self) -> str:
-        return self.workspace.id
-
-    @property
     def api(self) -> str:
         return f"https://{REGION}.api.azureml.ms"
 
@@ -548,7 +544,7 @@ class FakeAzure:
                                 "studio": "https://ml.azure.com"})
 
     def _submit_url(self, kind: str, entity_id: str) -> str:
-        return f"{self.api}/pipelines/v1.0{self.ws_id}/PipelineRuns/{kind}/{entity_id}"
+        return f"{self.api}/pipelines/v1.0{self.workspace.id}/PipelineRuns/{kind}/{entity_id}"
 
     def _data_types(self, request, match):
         # A real workspace already holds the default data types; the SDK would POST any that were missing.

@@ -49,10 +49,6 @@ class ComputeActionError(RuntimeError):
 class PowerRefused(RuntimeError):
     """The service refused a power action and the instance's state does not explain it."""
 
-    def __init__(self, reason: str, error: str):
-        self.reason = reason
-        super().__init__(error)
-
 
 @dataclass(frozen=True)
 class Result:
@@ -103,7 +99,7 @@ def read_state(arm_url: str, workspace: WorkspaceRef, name: str, headers: dict[s
     if response.status_code == 404:
         return None
     if response.status_code >= 400:
-        raise PowerRefused("refused", f"reading the instance failed: {service_error(response)}")
+        raise PowerRefused(f"reading the instance failed: {service_error(response)}")
     return ((response.json().get("properties") or {}).get("properties") or {}).get("state") or "Unknown"
 
 
@@ -127,7 +123,7 @@ def request_power(arm_url: str, workspace: WorkspaceRef, name: str, action: Powe
             # On a retry, that is our own earlier request whose answer was lost; on the first attempt, the
             # instance got there between the list and this call (someone else did it).
             return "done" if attempts > 1 else "meanwhile"
-        raise PowerRefused("refused", f"{error} (state {state})")
+        raise PowerRefused(f"{error} (state {state})")
 
     return with_retries(budget, f"{action.verb} {name}", attempt)
 
@@ -144,7 +140,7 @@ def _act(arm_url: str, workspace: WorkspaceRef, decision: Decision, action: Powe
     try:
         outcome = request_power(arm_url, workspace, decision.name, action, headers, budget)
     except PowerRefused as error:
-        return result("failed", error.reason, str(error))
+        return result("failed", "refused", str(error))
     except (TransientHttpError, UnresolvedHostError, requests.RequestException) as error:
         return result("failed", "service_error", shorten(error, 240))
     if outcome == "meanwhile":

@@ -69,9 +69,6 @@ class LocalSchedule:
     def zone(self):
         return load_zone(self.zone_name)
 
-    def __str__(self) -> str:
-        return f"{self.schedule} in {self.zone_name}"
-
     def instant(self, wall: datetime) -> datetime:
         """The UTC instant of a wall-clock time, read with fold=0."""
         return wall.replace(tzinfo=self.zone, fold=0).astimezone(UTC)

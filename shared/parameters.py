@@ -64,10 +64,6 @@ def _field(inside: str) -> Field:
     return Field(name, format_ if colon and format_ else None)
 
 
-def has_placeholders(value: object) -> bool:
-    return isinstance(value, str) and any(isinstance(part, Field) for part in parse_template(value))
-
-
 def render(text: str, values: dict[str, datetime]) -> str:
     """`text` with each field replaced by its time, formatted."""
     out = []

@@ -19,7 +19,7 @@ from shared.logfmt import kv
 from shared.pipelines import Outcome, run_pipeline
 from shared.retry import RetryBudget, bound_sdk_backoff
 from shared.scopes import Scope
-from shared.selection import START, STOP, Rules
+from shared.selection import START, STOP, PowerAction, Rules
 from shared.settings import AzureSettings, ComputeSettings, load_compute_settings, load_pipeline_settings
 from shared.tick import Tick, tick_of
 from shared.workspace import connect, signed_in
@@ -65,23 +65,23 @@ def run_pipeline_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = 
 def stop_compute_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = None,
                       function_name: str = "StopComputeTimer") -> list[Result] | None:
     """StopComputeTimer: stop the selected running compute instances (None: not a local occurrence)."""
-    settings = load_compute_settings(os.environ if env is None else env)
-    tick = tick_of(timer, settings.schedule, datetime.now(timezone.utc))
-    if not _acts_on(function_name, tick, settings.local):
-        return None
-    budget = start_budget(settings.azure)
-    return _power(settings, Rules(STOP, settings.include, settings.exclude, settings.tag), budget)
+    return _compute_tick(timer, env, function_name, STOP)
 
 
 def start_compute_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = None,
                        function_name: str = "StartComputeTimer") -> list[Result] | None:
     """StartComputeTimer: start the stopped instances that carry START_COMPUTE_TAG (None: not a local occurrence)."""
-    settings = load_compute_settings(os.environ if env is None else env, "start")
+    return _compute_tick(timer, env, function_name, START)
+
+
+def _compute_tick(timer: func.TimerRequest, env: Mapping[str, str] | None, function_name: str,
+                  action: PowerAction) -> list[Result] | None:
+    settings = load_compute_settings(os.environ if env is None else env, action.verb)
     tick = tick_of(timer, settings.schedule, datetime.now(timezone.utc))
     if not _acts_on(function_name, tick, settings.local):
         return None
-    budget = start_budget(settings.azure)
-    return _power(settings, Rules(START, settings.include, settings.exclude, settings.tag), budget)
+    return _power(settings, Rules(action, settings.include, settings.exclude, settings.tag),
+                  start_budget(settings.azure))
 
 
 def _power(settings: ComputeSettings, rules: Rules, budget: RetryBudget) -> list[Result]:
