@@ -178,3 +178,35 @@ def test_bodies_sent_are_json_objects_and_nothing_else(fake, settings, timer):
     sent = [call for call in fake.requests if call.method in ("POST", "PATCH") and "login." not in call.url]
     assert sent and all(isinstance(call.body, dict) or (call.body is None and call.url.split("?")[0].endswith("/stop"))
                         for call in sent), json.dumps([c._asdict() for c in sent], default=str)[:500]
+
+
+def test_start_is_the_arm_compute_start_operation(fake, settings, timer):
+    """azure-rest-api-specs Microsoft.MachineLearningServices stable/2024-04-01: Compute_Start
+    (POST .../computes/{name}/start, no body, 202)."""
+    fake.add_instance("ci-a", "Stopped", {"autostart": "true"})
+    settings()
+
+    entry_point("StartComputeTimer")(timer)
+
+    start = only(fake.requests_to("/start", "POST"))
+    assert (start.url, start.body) == (f"{ARM}{WS_ID}/computes/ci-a/start?api-version=2024-04-01", None)
+
+
+def test_fleet_discovery_is_the_arm_workspace_list_by_subscription_and_by_resource_group(fake, settings, timer):
+    """azure-rest-api-specs Microsoft.MachineLearningServices stable/2024-04-01: Workspaces_ListBySubscription
+    (GET /subscriptions/{id}/providers/Microsoft.MachineLearningServices/workspaces) and
+    Workspaces_ListByResourceGroup (.../resourceGroups/{rg}/providers/...), no body, paged with nextLink."""
+    other = "44444444-4444-4444-4444-444444444444"
+    fake.add_workspace(other, "rg-prod", "ws-prod")
+    settings(AML_SUBSCRIPTION_ID=None, AML_RESOURCE_GROUP=None, AML_WORKSPACE_NAME=None,
+             AML_COMPUTE_SCOPES=f"/subscriptions/{SUBSCRIPTION},/subscriptions/{other}/resourceGroups/rg-prod")
+
+    stop_compute_timer(timer)
+
+    lists = sorted(call.url for call in fake.requests_to(r"/workspaces\?", "GET"))
+    assert lists == sorted([
+        f"{ARM}/subscriptions/{SUBSCRIPTION}/providers/Microsoft.MachineLearningServices/workspaces"
+        "?api-version=2024-04-01",
+        f"{ARM}/subscriptions/{other}/resourceGroups/rg-prod/providers/Microsoft.MachineLearningServices/workspaces"
+        "?api-version=2024-04-01"])
+    assert all(call.body is None for call in fake.requests_to(r"/workspaces\?", "GET"))
