@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 from localrun.errors import EXIT_FAILED, EXIT_OK, SetupError, say
@@ -19,37 +19,6 @@ from localrun.invoke import logs_to_stdout, redact, timer_request
 
 FUNCTION = "RunPipelineTimer"
 UTC = timezone.utc
-
-
-class Occurrences:
-    """The occurrences of the pipeline's schedule: the local one when a zone is set, else the host's (UTC)."""
-
-    def __init__(self, settings):
-        from shared.schedule import validate
-
-        self.local = settings.local
-        self.host = validate(settings.schedule)
-
-    def contains(self, moment: datetime) -> bool:
-        return self.local.occurrence_at(moment) is not None if self.local else self.host.matches(moment)
-
-    def previous(self, moment: datetime) -> datetime | None:
-        if self.local:
-            return self.local.previous(moment)
-        return self.host.latest_at_or_before(moment - timedelta(seconds=1))
-
-    def following(self, moment: datetime) -> datetime | None:
-        return self.local.next_after(moment) if self.local else self.host.next_after(moment)
-
-    def between(self, start: datetime, end: datetime) -> Iterator[datetime]:
-        moment = self.previous(start + timedelta(seconds=1))
-        moment = moment if moment is not None and moment >= start else self.following(start)
-        while moment is not None and moment <= end:
-            yield moment
-            moment = self.following(moment)
-
-    def describe(self) -> str:
-        return f'"{self.local.schedule}" in {self.local.zone_name}' if self.local else f'"{self.host}" (UTC)'
 
 
 def parse_instant(option: str, text: str) -> datetime:
@@ -61,18 +30,21 @@ def parse_instant(option: str, text: str) -> datetime:
     return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)).replace(microsecond=0)
 
 
-def _settings():
+def _occurrences():
+    """The pipeline's occurrences, from its settings (a settings problem is a set-up error here)."""
     from shared.settings import ConfigError, load_pipeline_settings
+    from shared.tick import Occurrences
 
     try:
-        return load_pipeline_settings(os.environ)
+        settings = load_pipeline_settings(os.environ)
     except ConfigError as error:
         raise SetupError(f"{FUNCTION}: {error}") from None
+    return Occurrences(settings.schedule, settings.local)
 
 
 def rerun(tick_text: str, epilogue: Callable[[], None] | None = None) -> int:
     """`--tick`: fire that one occurrence; exit 2 when it is none, naming the nearest ones."""
-    occurrences = Occurrences(_settings())
+    occurrences = _occurrences()
     tick = parse_instant("--tick", tick_text)
     if not occurrences.contains(tick):
         near = [moment for moment in (occurrences.previous(tick), occurrences.following(tick)) if moment]
@@ -83,7 +55,7 @@ def rerun(tick_text: str, epilogue: Callable[[], None] | None = None) -> int:
 
 def backfill(start_text: str, end_text: str, most: int, epilogue: Callable[[], None] | None = None) -> int:
     """`--from A --to B`: every occurrence in [A, B] oldest first; at most `most` submits."""
-    occurrences = Occurrences(_settings())
+    occurrences = _occurrences()
     start, end = parse_instant("--from", start_text), parse_instant("--to", end_text)
     if end < start:
         raise SetupError(f"--to {end:%Y-%m-%dT%H:%M:%SZ} is before --from {start:%Y-%m-%dT%H:%M:%SZ}")
@@ -92,7 +64,7 @@ def backfill(start_text: str, end_text: str, most: int, epilogue: Callable[[], N
     return _fire(occurrences.between(start, end), occurrences, most, epilogue)
 
 
-def _fire(ticks, occurrences: Occurrences, most: int | None, epilogue) -> int:
+def _fire(ticks, occurrences, most: int | None, epilogue) -> int:
     """Fire each tick in order; one line per occurrence, then the summary (backfill) or the result line (re-run)."""
     from shared.timers import run_pipeline_tick
 

@@ -24,9 +24,8 @@ from shared.logfmt import kv, shorten
 from shared.parameters import effective
 from shared.retry import RetryBudget, not_an_answer, request_once, with_retries
 from shared.runhistory import SUCCEEDED, RunHistory, is_active
-from shared.schedule import validate
 from shared.settings import PipelineSettings
-from shared.tick import Tick, parse_host_time
+from shared.tick import Occurrences, Tick, parse_host_time
 from shared.workspace import Connection
 
 log = logging.getLogger(__name__)
@@ -247,12 +246,9 @@ def wait_for(history: RunHistory, settings: PipelineSettings, run_id: str, url: 
 
 def tick_times(settings: PipelineSettings, tick: Tick) -> dict[str, datetime]:
     """{tick} and {window_start} for the parameters, in the schedule's zone (UTC, or the local schedule's)."""
-    if settings.local is not None:
-        previous = settings.local.previous(tick.scheduled)
-        return {"tick": settings.local.local(tick.scheduled),
-                "window_start": settings.local.local(previous) if previous else settings.local.local(tick.scheduled)}
-    previous = validate(settings.schedule).latest_at_or_before(tick.scheduled - timedelta(seconds=1))
-    return {"tick": tick.scheduled, "window_start": previous or tick.scheduled}
+    occurrences = Occurrences(settings.schedule, settings.local)
+    previous = occurrences.previous(tick.scheduled) or tick.scheduled
+    return {"tick": occurrences.in_zone(tick.scheduled), "window_start": occurrences.in_zone(previous)}
 
 
 def run_pipeline(connection: Connection, settings: PipelineSettings, tick: Tick, function_name: str,
