@@ -28,7 +28,7 @@ if str(REPO_ROOT) not in sys.path:
 # The SDK prints deprecation and syntax warnings on import; they are noise in a figures table.
 warnings.filterwarnings("ignore")
 
-APP_PREFIXES = ("AZURE_", "AML_", "RUN_PIPELINE_", "STOP_COMPUTE_", "IDENTITY_", "MSI_")
+APP_PREFIXES = ("AZURE_", "AML_", "RUN_PIPELINE_", "STOP_COMPUTE_", "START_COMPUTE_", "IDENTITY_", "MSI_")
 
 
 # The SDK writes ~/.azureml (discovery cache, client info) under a HOME it reads once, at import: set it first.
@@ -99,7 +99,7 @@ def seed_instances(fake, instances: int, running: int) -> None:
 
 def pages(instances: int) -> int:
     """List pages the fake serves for `instances` computes."""
-    from fakeazure.service import COMPUTE_PAGE_SIZE
+    from fakeazure.arm import COMPUTE_PAGE_SIZE
 
     return max(1, math.ceil(instances / COMPUTE_PAGE_SIZE))
 

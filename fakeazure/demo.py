@@ -8,10 +8,11 @@ tick has to tell apart; a second workspace and a second subscription make the fl
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
-from fakeazure.service import FakeAzure, app_settings
+from fakeazure.core import FakeAzure, app_settings
 from fakeazure.state import SUBSCRIPTION
+from shared.clock import now, stamp
 
 DEMO_PIPELINE = "train"
 DEMO_ENDPOINT = "nightly-train"
@@ -53,11 +54,11 @@ def demo_azure() -> FakeAzure:
         for instance, state, tags in instances:
             workspace.add_instance(instance, state, tags)
     # The app ran the nightly pipeline five and four days ago, then was down: a backfill has something to find.
-    latest = datetime.now(timezone.utc).replace(hour=3, minute=0, second=0, microsecond=0)
-    if latest > datetime.now(timezone.utc):
+    latest = now().replace(hour=3, minute=0, second=0, microsecond=0)
+    if latest > now():
         latest -= timedelta(days=1)
     for days in (5, 4):
-        tick = f"{latest - timedelta(days=days):%Y-%m-%dT%H:%M:%SZ}"
+        tick = stamp(latest - timedelta(days=days))
         fake.add_run("scheduled-pipeline-runs", second, ["Completed"],
                      {"started_by": "aml-timer-functions", "schedule_tick": tick, "function": "RunPipelineTimer"})
     return fake

@@ -49,6 +49,7 @@ class FakeInstance:
     power_status: int | None = None  # answer stop/start with this status instead of acting
     refusal: tuple[str, str] | None = None  # (code, message): refuse power actions with 400 in any state
     changes_after_listing: str | None = None  # someone moves it to this state right after a list reported it
+    deleted_before_action: bool = False  # someone deletes it just before a power action reaches it
     stops: int = 0
     starts: int = 0
 

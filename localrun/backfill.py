@@ -12,55 +12,54 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-from localrun.errors import EXIT_FAILED, EXIT_OK, SetupError, say
+from localrun.console import EXIT_FAILED, EXIT_OK, SetupError, say
 from localrun.invoke import logs_to_stdout, redact, timer_request
+from shared.clock import parse_instant, stamp
+from shared.functions import RUN_PIPELINE
 
-FUNCTION = "RunPipelineTimer"
-UTC = timezone.utc
+FUNCTION = RUN_PIPELINE.name
 
 
-def parse_instant(option: str, text: str) -> datetime:
-    """An ISO 8601 instant; `Z` or an offset, naive means UTC."""
+def instant_option(option: str, text: str) -> datetime:
+    """An ISO 8601 instant given on the command line; `Z` or an offset, naive means UTC."""
     try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        return parse_instant(text).replace(microsecond=0)
     except ValueError:
         raise SetupError(f"{option} {text!r} is not an ISO 8601 time: write e.g. 2027-01-14T03:00:00Z") from None
-    return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)).replace(microsecond=0)
 
 
 def _occurrences():
     """The pipeline's occurrences, from its settings (a settings problem is a set-up error here)."""
     from shared.settings import ConfigError, load_pipeline_settings
-    from shared.tick import Occurrences
 
     try:
         settings = load_pipeline_settings(os.environ)
     except ConfigError as error:
         raise SetupError(f"{FUNCTION}: {error}") from None
-    return Occurrences(settings.schedule, settings.local)
+    return settings.occurrences
 
 
 def rerun(tick_text: str, epilogue: Callable[[], None] | None = None) -> int:
     """`--tick`: fire that one occurrence; exit 2 when it is none, naming the nearest ones."""
     occurrences = _occurrences()
-    tick = parse_instant("--tick", tick_text)
+    tick = instant_option("--tick", tick_text)
     if not occurrences.contains(tick):
         near = [moment for moment in (occurrences.previous(tick), occurrences.following(tick)) if moment]
-        raise SetupError(f"--tick {tick:%Y-%m-%dT%H:%M:%SZ} is not an occurrence of {occurrences.describe()}: the "
-                         f"nearest are {' and '.join(f'{m:%Y-%m-%dT%H:%M:%SZ}' for m in near) or 'none'}")
+        raise SetupError(f"--tick {stamp(tick)} is not an occurrence of {occurrences.describe()}: the "
+                         f"nearest are {' and '.join(stamp(m) for m in near) or 'none'}")
     return _fire([tick], occurrences, None, epilogue)
 
 
 def backfill(start_text: str, end_text: str, most: int, epilogue: Callable[[], None] | None = None) -> int:
     """`--from A --to B`: every occurrence in [A, B] oldest first; at most `most` submits."""
     occurrences = _occurrences()
-    start, end = parse_instant("--from", start_text), parse_instant("--to", end_text)
+    start, end = instant_option("--from", start_text), instant_option("--to", end_text)
     if end < start:
-        raise SetupError(f"--to {end:%Y-%m-%dT%H:%M:%SZ} is before --from {start:%Y-%m-%dT%H:%M:%SZ}")
-    say(f"{FUNCTION}: backfilling the occurrences of {occurrences.describe()} from {start:%Y-%m-%dT%H:%M:%SZ} to "
-        f"{end:%Y-%m-%dT%H:%M:%SZ}, at most {most} submit{'s' if most != 1 else ''}")
+        raise SetupError(f"--to {stamp(end)} is before --from {stamp(start)}")
+    say(f"{FUNCTION}: backfilling the occurrences of {occurrences.describe()} from {stamp(start)} to "
+        f"{stamp(end)}, at most {most} submit{'s' if most != 1 else ''}")
     return _fire(occurrences.between(start, end), occurrences, most, epilogue)
 
 
@@ -74,7 +73,7 @@ def _fire(ticks, occurrences, most: int | None, epilogue) -> int:
     stopped_at: str | None = None
     for tick in ticks:
         if most is not None and counts["submitted"] >= most:
-            stopped_at = f"stopped after --max {most} submits; the next occurrence is {tick:%Y-%m-%dT%H:%M:%SZ}"
+            stopped_at = f"stopped after --max {most} submits; the next occurrence is {stamp(tick)}"
             break
         previous = occurrences.previous(tick) or tick - timedelta(days=1)
         with logs_to_stdout(FUNCTION, secrets):
@@ -87,12 +86,12 @@ def _fire(ticks, occurrences, most: int | None, epilogue) -> int:
         if failure is not None:
             counts["failed"] += 1
             message = " ".join(str(failure).split())
-            say(redact(f"occurrence {tick:%Y-%m-%dT%H:%M:%SZ}: failed: {type(failure).__name__}: {message}", secrets))
+            say(redact(f"occurrence {stamp(tick)}: failed: {type(failure).__name__}: {message}", secrets))
             stopped_at = "stopped at the first failure"
             break
         counts[outcome.action] += 1
         status = f" status={outcome.status}" if outcome.status else ""
-        say(f"occurrence {tick:%Y-%m-%dT%H:%M:%SZ}: {outcome.action} run_id={outcome.run_id}{status} "
+        say(f"occurrence {stamp(tick)}: {outcome.action} run_id={outcome.run_id}{status} "
             f"portal_url={outcome.portal_url}")
     if epilogue is not None:
         epilogue()

@@ -23,11 +23,11 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from localrun.backfill import backfill, rerun
+from localrun.console import EXIT_FAILED, EXIT_SETUP, SetupError, note, say
 from localrun.emulator import run_emulated
-from localrun.errors import EXIT_FAILED, EXIT_SETUP, SetupError, note, say
 from localrun.invoke import functions, invoke, timer_binding, timer_request
 from localrun.settings_file import SETTINGS_FILE, local_settings, patched_environ
 
@@ -109,24 +109,23 @@ def _function_name(text: str) -> str:
     return match
 
 
-def _local_schedule(function: str):
-    """The function's local schedule from its zone settings, when both are set and valid (else the function says)."""
-    from shared.localtime import ZoneError, parse_local
-    from shared.schedule import ScheduleError
-    from shared.settings import LOCAL_TIME_SETTINGS
+def _occurrences(function: str, schedule):
+    """The function's occurrences from its settings: the local schedule's when its zone is set. A function folder the
+    app does not describe, or settings the function will refuse (it reports them itself), leave the host schedule."""
+    from shared.functions import by_name
+    from shared.occurrences import Occurrences
+    from shared.settings import ConfigError, load_occurrences
 
-    zone_name, local_name = LOCAL_TIME_SETTINGS.get(function, (None, None))
-    zone, expression = os.environ.get(zone_name or "", "").strip(), os.environ.get(local_name or "", "").strip()
-    if not zone or not expression:
-        return None
     try:
-        return parse_local(expression, zone)
-    except (ScheduleError, ZoneError):
-        return None
+        return load_occurrences(by_name(function), os.environ)
+    except (KeyError, ConfigError):
+        return Occurrences(schedule)
 
 
 def _tick(function: str, past_due: bool, epilogue: Callable[[], None] | None = None) -> int:
     """Check the schedule, fire one invocation for its latest occurrence; returns the exit status."""
+    from shared.clock import now, stamp
+    from shared.functions import RUN_PIPELINE
     from shared.schedule import ScheduleError, resolve_settings, validate
 
     binding, expression = timer_binding(function)
@@ -135,20 +134,17 @@ def _tick(function: str, past_due: bool, epilogue: Callable[[], None] | None = N
     except ScheduleError as error:
         note(f"error: {function}: schedule {expression}: {error}")
         return EXIT_FAILED
-    now = datetime.now(timezone.utc)
-    local = _local_schedule(function)
-    if local is not None:  # the host schedule fires at every local occurrence: fire the latest of those
-        occurrence = local.latest_at_or_before(now) or now.replace(microsecond=0)
-        last = local.previous(occurrence) or occurrence - timedelta(days=1)
-        where = f" ({local.local(occurrence):%H:%M} {local.zone_name}, {local.schedule})"
-    else:
-        occurrence = schedule.latest_at_or_before(now) or now.replace(microsecond=0)
-        last = schedule.latest_at_or_before(occurrence - timedelta(seconds=1)) or occurrence - timedelta(days=1)
-        where = ""
+    moment = now()
+    occurrences = _occurrences(function, schedule)
+    # With a local schedule the host fires at every local occurrence: fire the latest of those.
+    occurrence = occurrences.latest_at_or_before(moment) or moment.replace(microsecond=0)
+    last = occurrences.previous(occurrence) or occurrence - timedelta(days=1)
+    local = occurrences.local
+    where = f" ({local.local(occurrence):%H:%M} {local.zone_name}, {local.schedule})" if local else ""
     shown = f'{expression} = "{schedule}"' if "%" in expression else f'"{schedule}"'
     say(f"{function}: schedule {shown} ({schedule.describe()}); firing the tick of "
-        f"{occurrence:%Y-%m-%dT%H:%M:%SZ}{where}{' as past due' if past_due else ''}")
-    if function == "RunPipelineTimer":
-        note(f"note: this is the schedule's latest occurrence; if the app already ran {occurrence:%Y-%m-%dT%H:%M:%SZ},"
+        f"{stamp(occurrence)}{where}{' as past due' if past_due else ''}")
+    if function == RUN_PIPELINE.name:
+        note(f"note: this is the schedule's latest occurrence; if the app already ran {stamp(occurrence)},"
              " it submits nothing (pipeline action=already_submitted names that run): --tick TIME runs another one")
     return invoke(function, binding, timer_request(occurrence, last, past_due), epilogue)

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 
-from localrun.errors import SetupError, say
+from localrun.console import SetupError, say
 from localrun.invoke import ROOT
 from localrun.settings_file import patched_environ
 

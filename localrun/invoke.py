@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-from localrun.errors import EXIT_FAILED, EXIT_OK, SetupError, note, say
+from localrun.console import EXIT_FAILED, EXIT_OK, SetupError, note, say
+from shared.errors import AppError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOISY_LOGGERS = ("azureml", "msal", "urllib3", "msrest", "azure")
@@ -69,7 +70,7 @@ def invoke(function: str, binding: str, timer, epilogue: Callable[[], None] | No
     if error is None:
         say(f"invocation succeeded: {function} in {elapsed:.2f} s")
         return EXIT_OK
-    if not type(error).__module__.startswith("shared."):  # the app's own errors explain themselves
+    if not isinstance(error, AppError):  # the app's own errors explain themselves
         note(redact("".join(traceback.format_exception(error)).rstrip(), secrets))
     message = " ".join(str(error).split())  # one line, so it stays the last line
     say(redact(f"invocation failed: {type(error).__name__}: {message}", secrets))

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from localrun.errors import SetupError, note
+from localrun.console import SetupError, note
 
 SETTINGS_FILE = "local.settings.json"
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import requests
 
+from shared.errors import AppError
 from shared.logfmt import shorten
 from shared.retry import RetryBudget, send
 from shared.scopes import Scope
@@ -19,7 +20,7 @@ from shared.scopes import Scope
 API_VERSION = "2024-04-01"
 
 
-class ScopeListError(RuntimeError):
+class ScopeListError(AppError):
     """The workspaces of a scope could not be listed."""
 
 

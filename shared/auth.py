@@ -19,6 +19,7 @@ from azureml.core.authentication import (
     TokenAuthentication,
 )
 
+from shared.errors import AppError
 from shared.logfmt import kv, shorten
 from shared.retry import RetryBudget, UnresolvedHostError, send, with_retries
 from shared.settings import AzureSettings
@@ -42,7 +43,7 @@ _TOKEN_MARGIN_SECONDS = 300
 IDENTITY_RETRY_SECONDS = 30.0
 
 
-class SignInError(RuntimeError):
+class SignInError(AppError):
     """The identity could not get a token: the message says which identity and why."""
 
 

@@ -23,30 +23,27 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-import requests
-
-from shared.arm import API_VERSION, ScopeListError, WorkspaceRef, list_workspaces, service_error
+from shared.arm import API_VERSION, WorkspaceRef, list_workspaces, service_error
+from shared.errors import AppError
 from shared.logfmt import kv, shorten
-from shared.retry import RetryBudget, TransientHttpError, UnresolvedHostError, request_once, send, with_retries
+from shared.retry import CALL_FAILURES, RetryBudget, request_once, send, with_retries
 from shared.scopes import Scope
 from shared.selection import Decision, Instance, PowerAction, Rules, select
 
 log = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT = 16
-# What a failed list or call raises: isolated per scope or workspace in a fleet, never anything else.
-_CALL_ERRORS = (ScopeListError, TransientHttpError, UnresolvedHostError, requests.RequestException)
 
 
-class ComputeListError(RuntimeError):
+class ComputeListError(AppError):
     """A workspace's computes could not be listed; nothing was done in it."""
 
 
-class ComputeActionError(RuntimeError):
+class ComputeActionError(AppError):
     """Something could not be done: the message names each failed scope, workspace and instance."""
 
 
-class PowerRefused(RuntimeError):
+class PowerRefused(AppError):
     """The service refused a power action and the instance's state does not explain it."""
 
 
@@ -141,7 +138,7 @@ def _act(arm_url: str, workspace: WorkspaceRef, decision: Decision, action: Powe
         outcome = request_power(arm_url, workspace, decision.name, action, headers, budget)
     except PowerRefused as error:
         return result("failed", "refused", str(error))
-    except (TransientHttpError, UnresolvedHostError, requests.RequestException) as error:
+    except CALL_FAILURES as error:
         return result("failed", "service_error", shorten(error, 240))
     if outcome == "meanwhile":
         return result("skipped", action.meanwhile)
@@ -176,7 +173,7 @@ def power_tick(arm_url: str, auth_header: Callable[[], dict[str, str]], scopes: 
                     continue
                 try:
                     found = future.result()
-                except _CALL_ERRORS + (ComputeListError,) as error:
+                except CALL_FAILURES as error:
                     if not isolate:
                         raise
                     failures.append(_failed(kind, subject, error))

@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
+from shared.clock import UTC, as_utc, stamp
+from shared.errors import AppError
 from shared.schedule import Schedule, collapse_runs, parse, validate
 
-UTC = timezone.utc
 DAY = 86400
 _SECOND = timedelta(seconds=1)
 _DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 
 
-class ZoneError(ValueError):
+class ZoneError(AppError, ValueError):
     """Not an IANA time zone this machine's zone data knows."""
 
 
@@ -54,10 +55,6 @@ def _naive(moment: datetime) -> datetime:
     return moment.replace(tzinfo=None)
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 @dataclass(frozen=True)
 class LocalSchedule:
     """A schedule read in a zone's wall-clock time."""
@@ -75,11 +72,11 @@ class LocalSchedule:
 
     def local(self, moment: datetime) -> datetime:
         """`moment` in the zone (what the log lines show)."""
-        return _utc(moment).astimezone(self.zone)
+        return as_utc(moment).astimezone(self.zone)
 
     def occurrence_at(self, moment: datetime) -> datetime | None:
         """The wall-clock match whose instant is `moment`, or None when `moment` is no local occurrence."""
-        moment = _utc(moment).replace(microsecond=0)
+        moment = as_utc(moment).replace(microsecond=0)
         # The wall time of an occurrence is the instant plus the offset fold=0 chose: the one in effect then, or,
         # for a time in a gap, the one just before it (at most a day earlier, Samoa 2011 included).
         offsets = dict.fromkeys((moment - timedelta(minutes=30 * k)).astimezone(self.zone).utcoffset()
@@ -92,7 +89,7 @@ class LocalSchedule:
 
     def previous(self, moment: datetime) -> datetime | None:
         """The latest occurrence strictly before `moment` (an instant, UTC)."""
-        moment = _utc(moment)
+        moment = as_utc(moment)
         low, high = _offset_bounds(self.zone_name, moment.year)
         best: datetime | None = None
         wall = self.schedule.latest_at_or_before(moment + high)  # later walls are instants after `moment`
@@ -106,11 +103,11 @@ class LocalSchedule:
         return best
 
     def latest_at_or_before(self, moment: datetime) -> datetime | None:
-        return self.previous(_utc(moment).replace(microsecond=0) + _SECOND)
+        return self.previous(as_utc(moment).replace(microsecond=0) + _SECOND)
 
     def next_after(self, moment: datetime) -> datetime | None:
         """The first occurrence strictly after `moment`."""
-        moment = _utc(moment)
+        moment = as_utc(moment)
         low, high = _offset_bounds(self.zone_name, moment.year)
         best: datetime | None = None
         wall = self.schedule.next_after(moment + low - _SECOND)  # earlier walls are instants before `moment`
@@ -125,7 +122,7 @@ class LocalSchedule:
 
     def between(self, start: datetime, end: datetime) -> list[datetime]:
         """Every occurrence in [start, end], in order, each instant once."""
-        start, end = _utc(start), _utc(end)
+        start, end = as_utc(start), as_utc(end)
         low, high = _offset_bounds(self.zone_name, start.year)
         found = set()
         wall = self.schedule.next_after(start + low - _SECOND)
@@ -172,7 +169,7 @@ def _split(times: list[int], offset: int) -> dict[int, frozenset[int]]:
 
 def first_missed(host: Schedule, local: LocalSchedule, start: datetime, days: int = 366) -> datetime | None:
     """The first local occurrence in [start, start + days) the host schedule does not fire at (as a local time)."""
-    start = _utc(start)
+    start = as_utc(start)
     end = start + timedelta(days=days)
     host_times = frozenset(host.seconds_of_day())
     local_times = local.schedule.seconds_of_day()
@@ -203,7 +200,7 @@ def first_missed(host: Schedule, local: LocalSchedule, start: datetime, days: in
 def offsets_used(zone_name: str, start: datetime, years: int = 3) -> list[timedelta]:
     """The UTC offsets the zone uses from `start` for `years` years (sampled every 6 hours)."""
     zone = load_zone(zone_name)
-    start = _utc(start)
+    start = as_utc(start)
     return sorted({(start + timedelta(hours=6 * k)).astimezone(zone).utcoffset() for k in range(years * 366 * 4)})
 
 
@@ -258,7 +255,7 @@ def _field(values: set[int], low: int, high: int, names: tuple[str, ...] = ()) -
 
 def _firings_per_occurrence(host: Schedule, local: LocalSchedule, start: datetime, days: int = 364) -> float:
     """Host firings over local occurrences in the coming 52 weeks (counted per day: both are cross products)."""
-    first = _utc(start).date()
+    first = as_utc(start).date()
     span = [first + timedelta(days=n) for n in range(days)]
     fired = len(host.seconds_of_day()) * sum(map(host.date_matches, span))
     occurring = len(local.schedule.seconds_of_day()) * sum(map(local.schedule.date_matches, span))
@@ -271,5 +268,5 @@ def host_schedule_error(host: Schedule, local: LocalSchedule, now: datetime) -> 
     if missed is None:
         return None
     instead = host_schedule_for(local, now).schedule.expression
-    return (f"it does not fire at {missed.isoformat()} ({_utc(missed):%Y-%m-%dT%H:%M:%SZ}), a local occurrence; "
+    return (f"it does not fire at {missed.isoformat()} ({stamp(missed)}), a local occurrence; "
             f"use '{instead}'")

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared.errors import AppError
+
 PLACEHOLDERS = ("tick", "window_start")
 # The directives Python documents for strftime (every platform has them); `%%` is a literal percent sign.
 _DIRECTIVE = re.compile(r"%(.?)")
@@ -20,7 +22,7 @@ _DIRECTIVES = set("aAwdbBmyYHIpMSfzZjUWcxXGuV%")
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]|[^{}]+")
 
 
-class TemplateError(ValueError):
+class TemplateError(AppError, ValueError):
     """A string parameter whose placeholders cannot be read."""
 
 

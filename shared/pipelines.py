@@ -15,17 +15,21 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from azureml.pipeline.core import PipelineEndpoint, PublishedPipeline
 from azureml.pipeline.core._restclients.aeva.models import PipelineSubmissionInfo
 
+from shared import clock
+from shared.clock import parse_instant
+from shared.clouds import Cloud
+from shared.errors import AppError
 from shared.logfmt import kv, shorten
 from shared.parameters import effective
 from shared.retry import RetryBudget, not_an_answer, request_once, with_retries
 from shared.runhistory import SUCCEEDED, RunHistory, is_active
 from shared.settings import PipelineSettings
-from shared.tick import Occurrences, Tick, parse_host_time
+from shared.tick import Tick
 from shared.workspace import Connection
 
 log = logging.getLogger(__name__)
@@ -43,11 +47,9 @@ ACTIVE_SCAN_LIMIT = 100
 ADOPT_SKEW = timedelta(minutes=5)
 ADOPT_SCAN_LIMIT = 10
 POLL_SECONDS = 30.0
-STUDIO = {"AzureCloud": "https://ml.azure.com", "AzureChinaCloud": "https://studio.ml.azure.cn",
-          "AzureUSGovernment": "https://ml.azure.us"}
 
 
-class PipelineError(RuntimeError):
+class PipelineError(AppError):
     """The pipeline could not be resolved, submitted or did not succeed; the message says which and why."""
 
 
@@ -171,7 +173,7 @@ def find_untagged_run(history: RunHistory, target: Target, since: datetime) -> d
 def _parse_utc(text: object) -> datetime | None:
     """Run history's createdUtc (up to 7 fractional digits, `Z`), or None when it cannot be read."""
     try:
-        return parse_host_time(text) if isinstance(text, str) else None
+        return parse_instant(text) if isinstance(text, str) else None
     except ValueError:
         return None
 
@@ -184,7 +186,7 @@ def submit_once(connection: Connection, history: RunHistory, target: Target, bod
     answer says the run carries).
     """
     attempts = 0
-    since = datetime.now(timezone.utc)
+    since = clock.now()
 
     def attempt() -> tuple[str, bool, dict]:
         nonlocal attempts
@@ -219,10 +221,10 @@ def ensure_tags(history: RunHistory, run_id: str, carried: dict, tags: dict[str,
     return "patch"
 
 
-def portal_url(connection: Connection, run_id: str, cloud: str) -> str:
+def portal_url(connection: Connection, run_id: str, cloud: Cloud) -> str:
     """The run in the studio (no `tid`: the tenant id is an identity value, kept out of log lines)."""
     ws = connection.workspace
-    return (f"{STUDIO[cloud]}/runs/{run_id}?wsid=/subscriptions/{ws.subscription_id}/resourcegroups/"
+    return (f"{cloud.studio}/runs/{run_id}?wsid=/subscriptions/{ws.subscription_id}/resourcegroups/"
             f"{ws.resource_group}/workspaces/{ws.name}")
 
 
@@ -246,7 +248,7 @@ def wait_for(history: RunHistory, settings: PipelineSettings, run_id: str, url: 
 
 def tick_times(settings: PipelineSettings, tick: Tick) -> dict[str, datetime]:
     """{tick} and {window_start} for the parameters, in the schedule's zone (UTC, or the local schedule's)."""
-    occurrences = Occurrences(settings.schedule, settings.local)
+    occurrences = settings.occurrences
     previous = occurrences.previous(tick.scheduled) or tick.scheduled
     return {"tick": occurrences.in_zone(tick.scheduled), "window_start": occurrences.in_zone(previous)}
 
@@ -258,7 +260,7 @@ def run_pipeline(connection: Connection, settings: PipelineSettings, tick: Tick,
     history = RunHistory(connection, settings.experiment, budget)
     fields = {"pipeline": target.pipeline_id, target.kind: target.name, "experiment": settings.experiment,
               "tick": tick.id}
-    cloud = settings.azure.cloud
+    cloud = settings.azure.endpoints
     if settings.skip_if_active:
         active = find_active_run(history, target)
         if active is not None:

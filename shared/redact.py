@@ -31,3 +31,11 @@ def scrub(text: str) -> str:
         if value.lower() != value:
             text = text.replace(value.lower(), f"<{name}>")
     return text
+
+
+def shape(value: str) -> str:
+    """What a value looks like, without repeating it: identity settings are never echoed (one may hold a secret)."""
+    kinds = [name for name, test in (("letters", str.isalpha), ("digits", str.isdigit)) if any(map(test, value))]
+    if any(not (ch.isalnum() or ch in "-.") for ch in value):
+        kinds.append("other characters")
+    return f"the value has {len(value)} characters ({', '.join(kinds) or 'none'})"

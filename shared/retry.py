@@ -22,6 +22,7 @@ from typing import TypeVar
 
 import requests
 
+from shared.errors import AppError
 from shared.logfmt import kv, shorten
 
 log = logging.getLogger(__name__)
@@ -40,9 +41,12 @@ _TRANSIENT_TEXT = re.compile(
 
 
 _UNRESOLVED = re.compile(r"Failed to resolve '([^']+)'|host='([^']+)'")
+# What a call to Azure raises once its retries are over: one of the app's own errors (a transient failure that
+# outlasted the budget, an unresolvable host, the service's refusal), or the last transport error.
+CALL_FAILURES = (AppError, requests.RequestException)
 
 
-class TransientHttpError(RuntimeError):
+class TransientHttpError(AppError):
     """A response with a transient status, raised so the retry loop sees it like any other failure."""
 
     def __init__(self, what: str, response: requests.Response):
@@ -51,7 +55,7 @@ class TransientHttpError(RuntimeError):
         super().__init__(f"{what}: status={response.status_code}: {shorten(response.text)}")
 
 
-class UnresolvedHostError(ConnectionError):
+class UnresolvedHostError(AppError, ConnectionError):
     """A host name did not resolve twice in a row: the Function App cannot reach that service by name."""
 
     def __init__(self, host: str, cause: BaseException):

@@ -21,6 +21,7 @@ from azureml._restclient._odata.expressions import and_join
 from azureml._restclient._odata.runs import get_filter_run_property_equals, get_filter_run_tag_equals
 from azureml._restclient.models import CreateRunDto, QueryParamsDto
 
+from shared.errors import AppError
 from shared.logfmt import shorten
 from shared.retry import RetryBudget, send, with_retries
 from shared.workspace import Connection
@@ -31,7 +32,7 @@ ENDED_STATES = frozenset({"Completed", "Failed", "Canceled"})
 SUCCEEDED = "Completed"
 
 
-class RunHistoryError(RuntimeError):
+class RunHistoryError(AppError):
     """Run history could not be read or written; the message names the request and the answer."""
 
 

@@ -19,6 +19,7 @@ class PowerAction:
     not_ready: str  # the skip reason for every other state
     tag_reason: str  # the skip reason the tag rule gives
     tag_opts_in: bool  # False: carrying the tag exempts the instance (stop); True: only carrying it selects (start)
+    default_tag: tuple[str, str]  # the tag rule when its setting is absent
 
     @property
     def meanwhile(self) -> str:
@@ -27,9 +28,9 @@ class PowerAction:
 
 
 STOP = PowerAction("stop", "Running", frozenset({"Stopping", "Stopped"}), "stopped", "would_stop", "not_running",
-                   "exempt_tag", tag_opts_in=False)
+                   "exempt_tag", tag_opts_in=False, default_tag=("autostop", "false"))
 START = PowerAction("start", "Stopped", frozenset({"Starting", "Running"}), "started", "would_start", "not_stopped",
-                    "not_tagged", tag_opts_in=True)
+                    "not_tagged", tag_opts_in=True, default_tag=("autostart", "true"))
 
 
 @dataclass(frozen=True)

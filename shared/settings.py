@@ -1,30 +1,34 @@
 """Typed, validated app settings, read when a function runs and never at import.
 
-Every problem is collected and reported at once in one `ConfigError`, naming each setting and what a good value
-looks like, before any call to Azure. Secret values are never part of a message.
+Every problem is collected and reported at once in one `ConfigError` (shared.setting_reader), naming each setting
+and what a good value looks like, before any call to Azure. Secret values are never part of a message. Which
+settings a function reads is its row in shared.functions.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from shared.clouds import CLOUDS, DEFAULT, Cloud, cloud_named
+from shared.functions import FUNCTIONS, RUN_PIPELINE, Function
 from shared.hostconfig import HOST_JSON, function_timeout
-from shared.localtime import LocalSchedule, ZoneError, host_schedule_error, load_zone
+from shared.localtime import LocalSchedule
+from shared.occurrences import Occurrences
 from shared.parameters import problems as template_problems
-from shared.schedule import ScheduleError, validate
-from shared.scopes import EXAMPLE as SCOPE_EXAMPLE
-from shared.scopes import Scope, parse_scopes
+from shared.redact import shape
+from shared.schedule import validate
+from shared.scopes import Scope
+from shared.setting_reader import ConfigError, SettingReader
 
-CLOUDS = ("AzureCloud", "AzureChinaCloud", "AzureUSGovernment")
+__all__ = ["AzureSettings", "ComputeSettings", "ConfigError", "PipelineSettings", "load_compute_settings",
+           "load_occurrences", "load_pipeline_settings"]
+
 DEFAULT_EXPERIMENT = "scheduled-pipeline-runs"
-DEFAULT_EXEMPT_TAG = ("autostop", "false")
-DEFAULT_START_TAG = ("autostart", "true")
 DEFAULT_RETRY_BUDGET_SECONDS = 120.0
 MAX_RETRY_BUDGET_SECONDS = 3600.0
 MAX_WAIT_MINUTES = 1440
@@ -37,23 +41,11 @@ _RESOURCE_GROUP = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
 _WORKSPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,32}$")
 _EXPERIMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$")
 _ENDPOINT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
-_PATTERN = re.compile(r"^[A-Za-z0-9*?\[\]!_-]+$")
-_GLOB_SHAPE = re.compile(r"(?:[^\[\]]|\[!?[^\[\]!]+\])+")
-_TRUE = {"true", "1", "yes"}
-_FALSE = {"false", "0", "no"}
-
-
-class ConfigError(ValueError):
-    """One or more app settings are missing or malformed; the message names each one."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("invalid app settings: " + "; ".join(problems))
 
 
 @dataclass(frozen=True)
 class AzureSettings:
-    """Who signs in and which workspace: shared by both functions."""
+    """Who signs in and which workspace: shared by every function."""
 
     tenant_id: str | None
     client_id: str | None
@@ -67,6 +59,10 @@ class AzureSettings:
     @property
     def uses_service_principal(self) -> bool:
         return self.client_secret is not None
+
+    @property
+    def endpoints(self) -> Cloud:
+        return cloud_named(self.cloud) or DEFAULT
 
 
 @dataclass(frozen=True)
@@ -83,6 +79,10 @@ class PipelineSettings:
     skip_if_active: bool
     wait_minutes: int
 
+    @property
+    def occurrences(self) -> Occurrences:
+        return Occurrences(validate(self.schedule), self.local)
+
 
 @dataclass(frozen=True)
 class ComputeSettings:
@@ -98,176 +98,22 @@ class ComputeSettings:
     scopes: tuple[Scope, ...] = ()  # empty: the one AML_* workspace
 
 
-# Each function's local-time pair (zone, local schedule), for the tools that fire its ticks.
-LOCAL_TIME_SETTINGS = {
-    "RunPipelineTimer": ("RUN_PIPELINE_TIME_ZONE", "RUN_PIPELINE_LOCAL_SCHEDULE"),
-    "StopComputeTimer": ("STOP_COMPUTE_TIME_ZONE", "STOP_COMPUTE_LOCAL_SCHEDULE"),
-    "StartComputeTimer": ("START_COMPUTE_TIME_ZONE", "START_COMPUTE_LOCAL_SCHEDULE"),
-}
-
-# The settings of each compute function, spelled out so every name the code reads is visible in it.
-COMPUTE_SETTINGS = {
-    "stop": {"schedule": "STOP_COMPUTE_SCHEDULE", "zone": "STOP_COMPUTE_TIME_ZONE",
-             "local": "STOP_COMPUTE_LOCAL_SCHEDULE", "include": "STOP_COMPUTE_INCLUDE",
-             "exclude": "STOP_COMPUTE_EXCLUDE", "tag": "STOP_COMPUTE_EXEMPT_TAG", "dry_run": "STOP_COMPUTE_DRY_RUN"},
-    "start": {"schedule": "START_COMPUTE_SCHEDULE", "zone": "START_COMPUTE_TIME_ZONE",
-              "local": "START_COMPUTE_LOCAL_SCHEDULE", "include": "START_COMPUTE_INCLUDE",
-              "exclude": "START_COMPUTE_EXCLUDE", "tag": "START_COMPUTE_TAG", "dry_run": "START_COMPUTE_DRY_RUN"},
-}
+def _schedules(reader: SettingReader, function: Function, now: datetime | None) -> tuple[str, LocalSchedule | None]:
+    """The function's host schedule and, with its zone, the local schedule the host schedule must cover."""
+    schedule = reader.schedule(function.schedule)
+    return schedule, reader.local_schedule(function.schedule, schedule, function.zone, function.local, now)
 
 
-class _Reader:
-    """Reads settings from a mapping and collects every problem instead of stopping at the first."""
-
-    def __init__(self, env: Mapping[str, str]):
-        self.env = env
-        self.problems: list[str] = []
-
-    def optional(self, name: str) -> str | None:
-        value = self.env.get(name)
-        if value is None or not value.strip():
-            return None
-        return value.strip()
-
-    def required(self, name: str, hint: str) -> str | None:
-        value = self.optional(name)
-        if value is None:
-            self.problems.append(f"{name} is missing: set it to {hint}")
-        return value
-
-    def matching(self, name: str, value: str | None, pattern: re.Pattern, hint: str) -> str | None:
-        if value is not None and not pattern.match(value):
-            self.problems.append(f"{name}={value!r} is not valid: expected {hint}")
-            return None
-        return value
-
-    def required_matching(self, name: str, pattern: re.Pattern, hint: str) -> str:
-        value = self.required(name, hint)
-        return (self.matching(name, value, pattern, hint) if value is not None else None) or ""
-
-    def workspace_part(self, name: str, pattern: re.Pattern, hint: str, required: bool) -> str:
-        """One of the AML_* workspace settings: required unless AML_COMPUTE_SCOPES names the workspaces."""
-        if required:
-            return self.required_matching(name, pattern, hint)
-        return self.matching(name, self.optional(name), pattern, hint) or ""
-
-    def scopes(self, name: str) -> tuple[Scope, ...]:
-        text = self.optional(name)
-        if text is None:
-            return ()
-        scopes, bad = parse_scopes(text)
-        if bad:
-            self.problems.append(f"{name} has items that are not ARM scopes {bad}: expected a comma list of "
-                                 f"{SCOPE_EXAMPLE}")
-        return scopes
-
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self.optional(name)
-        if value is None:
-            return default
-        if value.lower() in _TRUE:
-            return True
-        if value.lower() in _FALSE:
-            return False
-        self.problems.append(f"{name}={value!r} is not a boolean: use true/false, 1/0 or yes/no")
-        return default
-
-    def number(self, name: str, default: float, low: float, high: float, convert: Callable[[str], float]):
-        value = self.optional(name)
-        if value is None:
-            return default
-        try:
-            number = convert(value)
-        except ValueError:
-            number = None
-        if number is None or not low <= number <= high:
-            kind = "a whole number" if convert is int else "a number"
-            self.problems.append(f"{name}={value!r} is not valid: expected {kind} from {low:g} to {high:g}")
-            return default
-        return number
-
-    def schedule(self, name: str) -> str:
-        value = self.required(name, 'a six-field NCRONTAB expression such as "0 25 21 * * *"')
-        if value is None:
-            return ""
-        try:
-            validate(value, self.env)
-        except ScheduleError as error:
-            self.problems.append(f"{name}={value!r} is not a valid schedule: {error}")
-        return value
-
-    def local_schedule(self, host_name: str, host: str, zone_name: str, local_name: str,
-                       now: datetime | None) -> LocalSchedule | None:
-        """The zone and local-schedule pair (both or neither), checked against the host schedule it needs."""
-        zone, expression = self.optional(zone_name), self.optional(local_name)
-        if zone is None and expression is None:
-            return None
-        if zone is None or expression is None:
-            present, absent = (zone_name, local_name) if expression is None else (local_name, zone_name)
-            self.problems.append(f"{absent} is missing: {present} is set, and local time needs both (an IANA zone "
-                                 "and a six-field NCRONTAB read in it)")
-            return None
-        try:
-            load_zone(zone)
-        except ZoneError as error:
-            self.problems.append(f"{zone_name}={zone!r} is not valid: {error}")
-            return None
-        try:
-            local = LocalSchedule(validate(expression), zone)
-        except ScheduleError as error:
-            self.problems.append(f"{local_name}={expression!r} is not a valid schedule: {error}")
-            return None
-        try:
-            problem = _coverage(host, expression, zone, (now or datetime.now(timezone.utc)).date())
-        except ScheduleError:
-            return local  # the host schedule's own problem is reported already
-        if problem:
-            self.problems.append(f"{host_name}={host!r} cannot serve {local_name}={expression!r} in "
-                                 f"{zone_name}={zone}: {problem} (python -m shared.schedule from-local prints it)")
-        return local
-
-    def patterns(self, name: str) -> tuple[str, ...]:
-        value = self.optional(name)
-        if value is None:
-            return ()
-        items = tuple(item.strip() for item in value.split(","))
-        bad = [item for item in items if not _is_valid_pattern(item)]
-        if bad:
-            self.problems.append(
-                f"{name} has invalid entries {bad}: expected a comma list of compute names or glob patterns "
-                "(letters, digits, '-', '_', and * ? [...]), each optionally after its workspace's name and a '/', "
-                "e.g. 'ci-*,gpu-dev,ws-research/*'"
-            )
-        return tuple(item for item in items if item)
-
-    def fail_if_any(self) -> None:
-        if self.problems:
-            raise ConfigError(self.problems)
+def load_occurrences(function: Function, env: Mapping[str, str], now: datetime | None = None) -> Occurrences:
+    """The occurrences a function acts at, from its schedule settings alone (for the tools that fire or draw its
+    ticks); raises ConfigError naming a bad one."""
+    reader = SettingReader(env)
+    schedule, local = _schedules(reader, function, now)
+    reader.fail_if_any()
+    return Occurrences(validate(schedule), local)
 
 
-@functools.lru_cache(maxsize=32)
-def _coverage(host: str, local: str, zone: str, today) -> str | None:
-    """Why `host` misses an occurrence of `local` in the coming 366 days, cached per day (warm ticks skip it)."""
-    start = datetime.combine(today, datetime.min.time(), timezone.utc)
-    return host_schedule_error(validate(host), LocalSchedule(validate(local), zone), start)
-
-
-def _is_valid_pattern(item: str) -> bool:
-    # `instance`, or `workspace/instance`. fnmatch silently treats an unclosed '[' as a literal: reject it so a typo
-    # is not a pattern matching nothing.
-    parts = item.split("/")
-    return len(parts) <= 2 and all(_PATTERN.match(part) and _GLOB_SHAPE.fullmatch(part) for part in parts)
-
-
-def shape(value: str) -> str:
-    """What a value looks like, without repeating it: identity settings are never echoed (one may hold a secret)."""
-    kinds = [name for name, test in (("letters", str.isalpha), ("digits", str.isdigit)) if any(map(test, value))]
-    if any(not (ch.isalnum() or ch in "-.") for ch in value):
-        kinds.append("other characters")
-    return f"the value has {len(value)} characters ({', '.join(kinds) or 'none'})"
-
-
-def _read_azure(reader: _Reader, workspace_required: bool = True) -> AzureSettings:
+def _read_azure(reader: SettingReader, workspace_required: bool = True) -> AzureSettings:
     secret = reader.optional("AZURE_CLIENT_SECRET")
     client_id = reader.optional("AZURE_CLIENT_ID")
     if client_id is not None and not _GUID.match(client_id):
@@ -290,10 +136,11 @@ def _read_azure(reader: _Reader, workspace_required: bool = True) -> AzureSettin
         if reader.optional("AZURE_CLIENT_ID") is None:
             reader.problems.append("AZURE_CLIENT_ID is missing: a service principal (AZURE_CLIENT_SECRET is set) "
                                    "needs its application (client) id")
-    cloud_name = reader.optional("AML_CLOUD") or CLOUDS[0]
-    cloud = next((name for name in CLOUDS if name.lower() == cloud_name.lower()), None)
+    cloud_name = reader.optional("AML_CLOUD") or DEFAULT.name
+    cloud = cloud_named(cloud_name)
     if cloud is None:
-        reader.problems.append(f"AML_CLOUD={cloud_name!r} is not valid: expected one of {', '.join(CLOUDS)}")
+        reader.problems.append(f"AML_CLOUD={cloud_name!r} is not valid: expected one of "
+                               f"{', '.join(known.name for known in CLOUDS)}")
     return AzureSettings(
         tenant_id=tenant_id,
         client_id=client_id,
@@ -308,14 +155,14 @@ def _read_azure(reader: _Reader, workspace_required: bool = True) -> AzureSettin
         workspace_name=reader.workspace_part(
             "AML_WORKSPACE_NAME", _WORKSPACE, "the workspace name (2-33 letters, digits, '-', '_')", workspace_required
         ),
-        cloud=cloud or CLOUDS[0],
+        cloud=(cloud or DEFAULT).name,
         retry_budget_seconds=reader.number(
             "AML_RETRY_BUDGET_SECONDS", DEFAULT_RETRY_BUDGET_SECONDS, 0, MAX_RETRY_BUDGET_SECONDS, float
         ),
     )
 
 
-def _read_parameters(reader: _Reader) -> dict:
+def _read_parameters(reader: SettingReader) -> dict:
     text = reader.optional("RUN_PIPELINE_PARAMETERS")
     if text is None:
         return {}
@@ -339,7 +186,7 @@ def _read_parameters(reader: _Reader) -> dict:
     return value
 
 
-def _check_wait_fits(reader: _Reader, wait_minutes: int, host_json: Path) -> None:
+def _check_wait_fits(reader: SettingReader, wait_minutes: int, host_json: Path) -> None:
     """A wait the host would cut short is refused: the user gets the app's message, not a host timeout."""
     timeout = function_timeout(host_json)
     if not wait_minutes or timeout is None or timedelta(minutes=wait_minutes) + WAIT_MARGIN <= timeout:
@@ -362,11 +209,9 @@ def _timespan(value: timedelta) -> str:
 def load_pipeline_settings(env: Mapping[str, str], host_json: Path = HOST_JSON,
                            now: datetime | None = None) -> PipelineSettings:
     """Settings of RunPipelineTimer; raises ConfigError naming every bad or missing setting."""
-    reader = _Reader(env)
+    reader = SettingReader(env)
     azure = _read_azure(reader)
-    schedule = reader.schedule("RUN_PIPELINE_SCHEDULE")
-    local = reader.local_schedule("RUN_PIPELINE_SCHEDULE", schedule, "RUN_PIPELINE_TIME_ZONE",
-                                  "RUN_PIPELINE_LOCAL_SCHEDULE", now)
+    schedule, local = _schedules(reader, RUN_PIPELINE, now)
     pipeline_id = reader.matching(
         "RUN_PIPELINE_ID", reader.optional("RUN_PIPELINE_ID"), _GUID, "a published pipeline id (a GUID)"
     )
@@ -406,7 +251,7 @@ def load_pipeline_settings(env: Mapping[str, str], host_json: Path = HOST_JSON,
     return settings
 
 
-def _read_tag(reader: _Reader, name: str, default: tuple[str, str]) -> tuple[str, str]:
+def _read_tag(reader: SettingReader, name: str, default: tuple[str, str]) -> tuple[str, str]:
     text = reader.optional(name)
     if text is None:
         return default
@@ -420,18 +265,19 @@ def _read_tag(reader: _Reader, name: str, default: tuple[str, str]) -> tuple[str
 def load_compute_settings(env: Mapping[str, str], action: str = "stop", now: datetime | None = None) -> ComputeSettings:
     """Settings of StopComputeTimer (or, with action="start", StartComputeTimer); raises ConfigError naming every
     bad or missing setting."""
-    names = COMPUTE_SETTINGS[action]
-    reader = _Reader(env)
+    function = next(function for function in FUNCTIONS if function.power and function.power.action.verb == action)
+    names = function.power
+    reader = SettingReader(env)
     scopes = reader.scopes("AML_COMPUTE_SCOPES")
-    schedule = reader.schedule(names["schedule"])
+    schedule, local = _schedules(reader, function, now)
     settings = ComputeSettings(
         azure=_read_azure(reader, workspace_required=not reader.optional("AML_COMPUTE_SCOPES")),
         schedule=schedule,
-        local=reader.local_schedule(names["schedule"], schedule, names["zone"], names["local"], now),
-        include=reader.patterns(names["include"]),
-        exclude=reader.patterns(names["exclude"]),
-        tag=_read_tag(reader, names["tag"], DEFAULT_EXEMPT_TAG if action == "stop" else DEFAULT_START_TAG),
-        dry_run=reader.boolean(names["dry_run"], False),
+        local=local,
+        include=reader.patterns(names.include),
+        exclude=reader.patterns(names.exclude),
+        tag=_read_tag(reader, names.tag, names.action.default_tag),
+        dry_run=reader.boolean(names.dry_run, False),
         scopes=scopes,
     )
     reader.fail_if_any()

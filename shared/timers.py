@@ -8,11 +8,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from datetime import datetime, timezone
 
 import azure.functions as func
 
-from shared import redact
+from shared import clock, redact
 from shared.compute import Result, power_tick
 from shared.localtime import LocalSchedule
 from shared.logfmt import kv
@@ -21,25 +20,30 @@ from shared.retry import RetryBudget, bound_sdk_backoff
 from shared.scopes import Scope
 from shared.selection import START, STOP, PowerAction, Rules
 from shared.settings import AzureSettings, ComputeSettings, load_compute_settings, load_pipeline_settings
-from shared.tick import Tick, tick_of
+from shared.tick import Tick, acts_at, tick_of
 from shared.workspace import connect, signed_in
 
 log = logging.getLogger(__name__)
 
 
-def _acts_on(function_name: str, tick: Tick, local: LocalSchedule | None) -> bool:
-    """Log the tick; with a local schedule, say whether the tick is one of its occurrences (else: skip it)."""
+def log_tick(function_name: str, tick: Tick, local: LocalSchedule | None, acting: bool) -> None:
+    """The tick's line: a warning when past due (the host was down or busy at the scheduled time; it still runs), a
+    skip when it is not a local occurrence."""
     fields = {"function": function_name, "tick": tick.id, "past_due": tick.past_due, "source": tick.source}
     if local is not None:
         fields.update(local=local.local(tick.scheduled).isoformat(), zone=local.zone_name)
-        if local.occurrence_at(tick.scheduled) is None:
-            # The host schedule fires at every local occurrence under each of the zone's offsets: this firing is
-            # one of the others. Nothing to do, nothing called.
-            log.info(kv("tick", **fields, action="skipped", reason="not_local_occurrence"))
-            return False
-    # A past-due tick (the host was down or busy at the scheduled time) still runs; it is only flagged.
+    if not acting:
+        log.info(kv("tick", **fields, action="skipped", reason="not_local_occurrence"))
+        return
     log.log(logging.WARNING if tick.past_due else logging.INFO, kv("tick", **fields))
-    return True
+
+
+def _tick(function_name: str, timer: func.TimerRequest, schedule: str, local: LocalSchedule | None) -> Tick | None:
+    """This invocation's tick, logged; None when the function does not act on it."""
+    tick = tick_of(timer, schedule, clock.now())
+    acting = acts_at(tick, local)
+    log_tick(function_name, tick, local, acting)
+    return tick if acting else None
 
 
 def start_budget(azure: AzureSettings) -> RetryBudget:
@@ -54,8 +58,8 @@ def run_pipeline_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = 
                       function_name: str = "RunPipelineTimer") -> Outcome | None:
     """RunPipelineTimer: submit the configured pipeline once for this tick (None: not a local occurrence)."""
     settings = load_pipeline_settings(os.environ if env is None else env)
-    tick = tick_of(timer, settings.schedule, datetime.now(timezone.utc))
-    if not _acts_on(function_name, tick, settings.local):
+    tick = _tick(function_name, timer, settings.schedule, settings.local)
+    if tick is None:
         return None
     budget = start_budget(settings.azure)
     with connect(settings.azure, budget) as connection:
@@ -77,8 +81,7 @@ def start_compute_tick(timer: func.TimerRequest, env: Mapping[str, str] | None =
 def _compute_tick(timer: func.TimerRequest, env: Mapping[str, str] | None, function_name: str,
                   action: PowerAction) -> list[Result] | None:
     settings = load_compute_settings(os.environ if env is None else env, action.verb)
-    tick = tick_of(timer, settings.schedule, datetime.now(timezone.utc))
-    if not _acts_on(function_name, tick, settings.local):
+    if _tick(function_name, timer, settings.schedule, settings.local) is None:
         return None
     return _power(settings, Rules(action, settings.include, settings.exclude, settings.tag),
                   start_budget(settings.azure))

@@ -9,28 +9,36 @@ StartComputeTimer tick to the next StopComputeTimer tick.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
+from shared.clock import UTC
+from shared.occurrences import Occurrences
 from shared.schedule import Schedule
+from shared.selection import START, STOP, PowerAction
 
-UTC = timezone.utc
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 HEADER = "     " + "".join(f"{hour:>3}" for hour in range(24))
 
 
 @dataclass(frozen=True)
-class Timer:
-    """One schedule to draw: a label, the host's UTC schedule, and the local schedule it serves (if any)."""
+class Lane:
+    """One schedule to draw: a label, its occurrences, and the power action of a compute function (for on-hours)."""
 
     label: str
-    host: Schedule
-    local: object = None  # shared.localtime.LocalSchedule
+    occurrences: Occurrences
+    power: PowerAction | None = None
+
+    @property
+    def host(self) -> Schedule:
+        return self.occurrences.host
+
+    @property
+    def local(self):
+        return self.occurrences.local
 
     def acts(self, start: datetime, end: datetime) -> list[datetime]:
         """The instants in [start, end) at which the function acts."""
-        if self.local is not None:
-            return [moment for moment in self.local.between(start, end) if moment < end]
-        return _fires(self.host, start, end)
+        return [moment for moment in self.occurrences.between(start, end) if moment < end]
 
 
 def _fires(schedule: Schedule, start: datetime, end: datetime) -> list[datetime]:
@@ -68,41 +76,41 @@ def _week_bounds(monday: date, zone) -> tuple[datetime, datetime]:
     return start, end
 
 
-def draw(timers: list[Timer], monday: date) -> str:
-    """The grids for `timers` in the week starting on `monday`, and the instances' on-hours when both are there."""
+def draw(lanes: list[Lane], monday: date) -> str:
+    """The grids for `lanes` in the week starting on `monday`, and the instances' on-hours when both are there."""
     out = [f"week of {monday:%Y-%m-%d} (Mon) to {monday + timedelta(days=6):%Y-%m-%d} (Sun); "
            "# acts, o host fires but skips (not a local occurrence), . nothing", ""]
-    for timer in timers:
-        if timer.local is not None:
-            zone = timer.local.zone
+    for lane in lanes:
+        if lane.local is not None:
+            zone = lane.local.zone
             start, end = _week_bounds(monday, zone)
-            local_marks = dict.fromkeys(_bucket(timer.acts(start, end), monday, zone), "#")
-            out += _grid(f"{timer.label}: {timer.local.schedule} in {timer.local.zone_name}", local_marks) + [""]
+            local_marks = dict.fromkeys(_bucket(lane.acts(start, end), monday, zone), "#")
+            out += _grid(f"{lane.label}: {lane.local.schedule} in {lane.local.zone_name}", local_marks) + [""]
         start, end = _week_bounds(monday, UTC)
-        acted = _bucket(timer.acts(start, end), monday, UTC)
-        fired = _bucket(_fires(timer.host, start, end), monday, UTC)
+        acted = _bucket(lane.acts(start, end), monday, UTC)
+        fired = _bucket(_fires(lane.host, start, end), monday, UTC)
         marks = {cell: "#" if cell in acted else "o" for cell in fired | acted}
-        host = f"host schedule {timer.host}" if timer.local is not None else f"{timer.host}"
-        out += _grid(f"{timer.label}: {host} (UTC)", marks) + [""]
-    on = on_hours(timers, monday)
+        host = f"host schedule {lane.host}" if lane.local is not None else f"{lane.host}"
+        out += _grid(f"{lane.label}: {host} (UTC)", marks) + [""]
+    on = on_hours(lanes, monday)
     if on is not None:
         out += on + [""]
     return "\n".join(out).rstrip() + "\n"
 
 
-def on_hours(timers: list[Timer], monday: date) -> list[str] | None:
+def on_hours(lanes: list[Lane], monday: date) -> list[str] | None:
     """When opted-in instances are on: from each start tick to the next stop tick (None without both functions)."""
-    start_timer = next((t for t in timers if t.label == "StartComputeTimer"), None)
-    stop_timer = next((t for t in timers if t.label == "StopComputeTimer"), None)
-    if start_timer is None or stop_timer is None:
+    starts = next((lane for lane in lanes if lane.power == START), None)
+    stops = next((lane for lane in lanes if lane.power == STOP), None)
+    if starts is None or stops is None:
         return None
-    zones = {getattr(t.local, "zone_name", "UTC") for t in (start_timer, stop_timer)}
+    zones = {lane.occurrences.zone_name for lane in (starts, stops)}
     zone_name = zones.pop() if len(zones) == 1 else "UTC"
-    zone = start_timer.local.zone if zone_name != "UTC" and start_timer.local is not None else UTC
+    zone = starts.local.zone if zone_name != "UTC" and starts.local is not None else UTC
     week_start, week_end = _week_bounds(monday, zone)
     lookback = week_start - timedelta(days=8)
-    events = sorted([(moment, True) for moment in start_timer.acts(lookback, week_end)] +
-                    [(moment, False) for moment in stop_timer.acts(lookback, week_end)])
+    events = sorted([(moment, True) for moment in starts.acts(lookback, week_end)] +
+                    [(moment, False) for moment in stops.acts(lookback, week_end)])
     marks: dict[tuple[int, int], str] = {}
     state, index = False, 0
     hour_start = week_start
@@ -120,5 +128,5 @@ def on_hours(timers: list[Timer], monday: date) -> list[str] | None:
             shown = hour_start.astimezone(zone)
             marks[((shown.date() - monday).days, shown.hour)] = "="
         hour_start = hour_end
-    return _grid(f"instances that opt in ({zone_name}): = on, from a StartComputeTimer tick to the next "
-                 "StopComputeTimer tick", marks)
+    return _grid(f"instances that opt in ({zone_name}): = on, from a {starts.label} tick to the next "
+                 f"{stops.label} tick", marks)

@@ -19,22 +19,18 @@ from azureml.core import Workspace
 from azureml.core.authentication import AbstractAuthentication
 
 from shared.auth import build_auth, sign_in
+from shared.errors import AppError
 from shared.logfmt import kv
 from shared.retry import RetryBudget, not_an_answer, with_retries
 from shared.settings import AzureSettings
 
 log = logging.getLogger(__name__)
 
-RESOURCE_MANAGER = {
-    "AzureCloud": "https://management.azure.com",
-    "AzureChinaCloud": "https://management.chinacloudapi.cn",
-    "AzureUSGovernment": "https://management.usgovcloudapi.net",
-}
 _ARM_CODE = re.compile(r"\b(AuthorizationFailed|ResourceNotFound|ResourceGroupNotFound|SubscriptionNotFound|"
                        r"InvalidAuthenticationToken\w*|LinkedAuthorizationFailed)\b")
 
 
-class WorkspaceError(RuntimeError):
+class WorkspaceError(AppError):
     """The workspace does not exist or the identity cannot read it; the message names it."""
 
 
@@ -119,7 +115,7 @@ def _lookup(settings: AzureSettings, budget: RetryBudget) -> Connection:
         raise WorkspaceError(f"workspace lookup failed: {_describe(settings)} error={code}: {reason}") from None
     log.info(kv("workspace", name=workspace.name, resource_group=workspace.resource_group,
                 location=workspace.location, reused=False))
-    return Connection(workspace=workspace, auth=auth, arm_url=RESOURCE_MANAGER[settings.cloud])
+    return Connection(workspace=workspace, auth=auth, arm_url=settings.endpoints.resource_manager)
 
 
 @contextmanager
@@ -130,7 +126,7 @@ def signed_in(settings: AzureSettings, budget: RetryBudget) -> Iterator[Identity
     if identity is None:
         auth = build_auth(settings)
         sign_in(settings, auth, budget)
-        identity = _connections[key] = Identity(auth, RESOURCE_MANAGER[settings.cloud])
+        identity = _connections[key] = Identity(auth, settings.endpoints.resource_manager)
     try:
         yield identity
     except BaseException:

@@ -29,7 +29,7 @@ from fakeazure import CLIENT_ID, CLIENT_SECRET, TENANT, FakeAzure, app_settings 
 from shared import pipelines, retry  # noqa: E402
 from shared.workspace import forget_cached_workspaces  # noqa: E402
 
-APP_PREFIXES = ("AZURE_", "AML_", "RUN_PIPELINE_", "STOP_COMPUTE_", "IDENTITY_", "MSI_")
+APP_PREFIXES = ("AZURE_", "AML_", "RUN_PIPELINE_", "STOP_COMPUTE_", "START_COMPUTE_", "IDENTITY_", "MSI_")
 
 BASE_SETTINGS = app_settings()
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 
-from fakeazure import SUBSCRIPTION, WORKSPACE
-from fakeazure.service import IDENTITY_ENDPOINT, IDENTITY_HEADER
+from fakeazure import IDENTITY_ENDPOINT, IDENTITY_HEADER, SUBSCRIPTION, WORKSPACE
 from shared.settings import DEFAULT_EXPERIMENT
 from tests.conftest import TICK, entry_point, make_timer
 

@@ -171,7 +171,7 @@ def shown_commands() -> list[str]:
 def test_every_command_shown_names_a_module_subcommand_and_options_that_exist():
     from localrun.cli import _parser as localrun_parser
     from localrun.invoke import functions
-    from shared.schedule import _parser as schedule_parser
+    from shared.schedule.cli import _parser as schedule_parser
 
     localrun_options = set(localrun_parser()._option_string_actions)
     schedule_commands = schedule_parser()._subparsers._group_actions[0].choices

@@ -10,11 +10,13 @@ from azureml.pipeline.core._restclients.aeva.models import PipelineSubmissionInf
 from fakeazure import RUN_STATUSES, SUBSCRIPTION, UnexpectedRequest
 from fakeazure.contract import BindError, bind
 from fakeazure.odata import QueryError, parse_filter
+from fakeazure.wire import jwt
 
 WS_ID = (f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-ml/providers/Microsoft.MachineLearningServices"
          "/workspaces/ws-demo")
 QUERY = f"https://westeurope.api.azureml.ms/history/v1.0{WS_ID}/experiments/exp/runs:query"
-AUTH = {"Authorization": "Bearer a.b.c"}
+# A token of the fake for ARM's audience (the fake checks `aud`).
+AUTH = {"Authorization": f"Bearer {jwt({'aud': 'https://management.azure.com'})}"}
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ import pytest
 from fakeazure import CLIENT_SECRET, WORKSPACE
 from localrun import cli as run
 from localrun import invoke
+from shared.clock import parse_instant
 from shared.schedule import validate
-from shared.tick import parse_host_time
 from tests.conftest import APP_PREFIXES, BASE_SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -298,7 +298,7 @@ def test_main_gets_a_host_timer_under_the_binding_name_for_the_latest_occurrence
     [timer] = sys.modules["ProbeTimer"].calls
     assert isinstance(timer, func.TimerRequest) and timer.past_due is True
     assert timer.schedule == {"AdjustForDST": True}
-    fired, last = parse_host_time(timer.schedule_status["Next"]), parse_host_time(timer.schedule_status["Last"])
+    fired, last = parse_instant(timer.schedule_status["Next"]), parse_instant(timer.schedule_status["Last"])
     schedule = validate("0 */5 * * * *")
     assert fired in (schedule.latest_at_or_before(before), schedule.latest_at_or_before(datetime.now(timezone.utc)))
     assert fired - last == timedelta(minutes=5), "Last is the occurrence before"

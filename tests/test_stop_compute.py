@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fakeazure import CLIENT_ID, CLIENT_SECRET
-from fakeazure.service import COMPUTE_PAGE_SIZE
+from fakeazure.arm import COMPUTE_PAGE_SIZE
 from shared.compute import ComputeActionError
 from shared.settings import ConfigError
 from tests.conftest import entry_point
@@ -198,16 +198,8 @@ def test_an_instance_that_started_a_job_meanwhile_is_a_refusal_not_a_stop(fake, 
 
 def test_an_instance_deleted_meanwhile_is_skipped(fake, settings, timer, logs):
     fake.add_instance("ci-a", "Running")
-    fake.add_instance("ci-gone", "Running")
+    fake.add_instance("ci-gone", "Running").deleted_before_action = True
     settings()
-    original = fake._power
-
-    def delete_then_refuse(request, match):
-        if match.group("name") == "ci-gone":
-            fake.instances.pop("ci-gone")
-        return original(request, match)
-
-    fake._routes = [(m, p, delete_then_refuse if h == original else h) for m, p, h in fake._routes]
 
     stop_compute_timer(timer)
 

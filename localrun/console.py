@@ -1,4 +1,5 @@
-"""Exit statuses and the runner's own output channels (its notes go to stderr, the function's logs to stdout)."""
+"""What the runner prints and how it exits: the function's log lines and results on stdout, the runner's own notes
+on stderr, the exit statuses, and the set-up error that exits 2."""
 
 from __future__ import annotations
 

@@ -1,0 +1,56 @@
+"""The app's timer functions, one row each: the folder, the app settings it reads, the power action it takes.
+
+Every place that needs "which setting is this function's schedule" (settings, the tick, `python -m shared.schedule`,
+the runner, the week view) reads it here, so a fourth function is one more row. The names are spelled out, not
+built from a prefix, so every setting the code reads is visible in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.selection import START, STOP, PowerAction
+
+
+@dataclass(frozen=True)
+class PowerSettings:
+    """What a compute function reads besides its schedule, and which way it switches instances."""
+
+    action: PowerAction
+    include: str
+    exclude: str
+    tag: str  # stop: the exempting tag; start: the opt-in tag
+    dry_run: str
+
+
+@dataclass(frozen=True)
+class Function:
+    """One timer function: its folder name and the settings of its schedule (host, zone, local)."""
+
+    name: str
+    schedule: str  # the NCRONTAB the host fires on (function.json's "%SETTING%")
+    zone: str
+    local: str
+    power: PowerSettings | None = None  # the compute functions only
+
+
+RUN_PIPELINE = Function("RunPipelineTimer", "RUN_PIPELINE_SCHEDULE", "RUN_PIPELINE_TIME_ZONE",
+                        "RUN_PIPELINE_LOCAL_SCHEDULE")
+STOP_COMPUTE = Function("StopComputeTimer", "STOP_COMPUTE_SCHEDULE", "STOP_COMPUTE_TIME_ZONE",
+                        "STOP_COMPUTE_LOCAL_SCHEDULE",
+                        PowerSettings(STOP, "STOP_COMPUTE_INCLUDE", "STOP_COMPUTE_EXCLUDE", "STOP_COMPUTE_EXEMPT_TAG",
+                                      "STOP_COMPUTE_DRY_RUN"))
+START_COMPUTE = Function("StartComputeTimer", "START_COMPUTE_SCHEDULE", "START_COMPUTE_TIME_ZONE",
+                         "START_COMPUTE_LOCAL_SCHEDULE",
+                         PowerSettings(START, "START_COMPUTE_INCLUDE", "START_COMPUTE_EXCLUDE", "START_COMPUTE_TAG",
+                                       "START_COMPUTE_DRY_RUN"))
+FUNCTIONS = (RUN_PIPELINE, STOP_COMPUTE, START_COMPUTE)
+
+
+def by_name(name: str) -> Function:
+    """The row of a function folder (KeyError for a folder that is not one of the app's functions)."""
+    return {function.name: function for function in FUNCTIONS}[name]
+
+
+def by_power(action: PowerAction) -> Function:
+    return next(function for function in FUNCTIONS if function.power and function.power.action == action)
