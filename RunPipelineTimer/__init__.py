@@ -2,7 +2,7 @@
 
 import azure.functions as func
 
-from shared.timers import run_pipeline_tick
+from shared.pipeline_tick import run_pipeline_tick
 
 
 def main(mytimer: func.TimerRequest) -> None:

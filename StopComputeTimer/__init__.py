@@ -2,7 +2,7 @@
 
 import azure.functions as func
 
-from shared.timers import stop_compute_tick
+from shared.compute_tick import stop_compute_tick
 
 
 def main(mytimer: func.TimerRequest) -> None:

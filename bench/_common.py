@@ -39,9 +39,9 @@ atexit.register(shutil.rmtree, HOME, ignore_errors=True)
 
 def fresh_process() -> None:
     """Start the next tick like a fresh process: no cached workspace connection, no discovery cache on disk."""
-    from shared.workspace import forget_cached_workspaces
+    from shared import warm
 
-    forget_cached_workspaces()
+    warm.forget()
     shutil.rmtree(Path(HOME, ".azureml"), ignore_errors=True)
 
 

@@ -3,9 +3,9 @@
     python bench/fleet_tick.py [--subscriptions 3] [--workspaces 8] [--instances 20] [--running 10] [--latency-ms 20]
 
 The app lists every subscription's workspaces, then every workspace's computes, and stops the Running instances,
-all in one pool of 16 requests in flight. Compared with the same calls made workspace after workspace (one pool per
-workspace, as a loop over workspaces would) and one at a time. Each case starts like a fresh process on a fresh
-fake; an untimed warm-up runs first.
+all in one fair pool of 16 requests in flight (shared.fairpool). Compared with the same calls made workspace after
+workspace (one pool per workspace, as a loop over workspaces would) and one at a time. Each case starts like a fresh
+process on a fresh fake; an untimed warm-up runs first.
 """
 
 from __future__ import annotations
@@ -17,12 +17,16 @@ from datetime import datetime, timezone
 import _common
 
 import StopComputeTimer
-from shared import compute
-from shared.arm import list_workspaces
+from shared import fleet
+from shared.arm import API_VERSION, ArmClient, workspaces_of
+from shared.hostconfig import Deadline
 from shared.retry import RetryBudget
 from shared.scopes import Scope
 from shared.selection import STOP, Rules
-from shared.workspace import forget_cached_workspaces
+from shared.settings import load_compute_settings
+from shared.tokens import signed_in
+
+ARM = "https://management.azure.com"
 
 TICK = datetime(2026, 11, 21, 21, 25, tzinfo=timezone.utc)
 
@@ -47,24 +51,23 @@ def app_tick(fake) -> None:
 
 def workspace_after_workspace(fake) -> None:
     """The same REST calls, one workspace at a time (each with its own pool of 16)."""
-    from shared.auth import build_auth, sign_in
-    from shared.settings import load_compute_settings
-
     settings = load_compute_settings(os.environ)
-    auth = build_auth(settings.azure)
-    sign_in(settings.azure, auth, RetryBudget(120))
     budget = RetryBudget(120)
-    for workspace in [ws for scope in settings.scopes for ws in list_workspaces(
-            "https://management.azure.com", scope, auth.get_authentication_header(), budget)]:
-        parts = workspace.id.strip("/").split("/")
-        compute.power_tick("https://management.azure.com", auth.get_authentication_header,
-                           [Scope(parts[1], parts[3], parts[-1])], Rules(STOP), False, budget)
+    with signed_in(settings.azure, budget) as tokens:
+        client = ArmClient(ARM, tokens, budget)
+        for scope in settings.scopes:
+            url = f"{ARM}{scope.path}/providers/Microsoft.MachineLearningServices/workspaces?api-version={API_VERSION}"
+            while url:
+                page = client.call("list_workspaces", "GET", url).json()
+                for workspace in workspaces_of(page):
+                    parts = workspace.id.strip("/").split("/")
+                    fleet.power_tick(client, [Scope(parts[1], parts[3], parts[-1])], Rules(STOP), False, Deadline(None))
+                url = page.get("nextLink")
 
 
-def run_case(action, args, latency_ms: float, in_flight: int = compute.MAX_IN_FLIGHT) -> tuple[int, float, int]:
+def run_case(action, args, latency_ms: float, in_flight: int = fleet.MAX_IN_FLIGHT) -> tuple[int, float, int]:
     _common.fresh_process()
-    forget_cached_workspaces()
-    saved, compute.MAX_IN_FLIGHT = compute.MAX_IN_FLIGHT, in_flight
+    saved, fleet.MAX_IN_FLIGHT = fleet.MAX_IN_FLIGHT, in_flight
     try:
         with _common.fake_azure(latency_ms) as fake:
             scopes = seed(fake, args.subscriptions, args.workspaces, args.instances, args.running)
@@ -74,7 +77,7 @@ def run_case(action, args, latency_ms: float, in_flight: int = compute.MAX_IN_FL
             left = sum(i.state == "Running" for ws in fake.workspaces.values() for i in ws.instances.values())
             return requests, seconds, left
     finally:
-        compute.MAX_IN_FLIGHT = saved
+        fleet.MAX_IN_FLIGHT = saved
 
 
 def main() -> None:
@@ -87,7 +90,7 @@ def main() -> None:
     args = parser.parse_args()
     small = argparse.Namespace(subscriptions=1, workspaces=1, instances=2, running=1)
 
-    run_case(app_tick, small, 0)  # untimed warm-up: the SDK's lazy imports are imports too
+    run_case(app_tick, small, 0)  # untimed warm-up: lazy imports are imports too
     app = run_case(app_tick, args, args.latency_ms)
     serial_ws = run_case(workspace_after_workspace, args, args.latency_ms)
     one_at_a_time = run_case(app_tick, args, args.latency_ms, in_flight=1)
@@ -95,7 +98,7 @@ def main() -> None:
     workspaces = args.subscriptions * args.workspaces
     stops = workspaces * args.running
     pages = args.subscriptions * _pages(args.workspaces, 100)
-    bound = 2 + pages + workspaces * _pages(args.instances, 100) + stops
+    bound = 1 + pages + workspaces * _pages(args.instances, 100) + stops
     print(f"fleet: {args.subscriptions} subscriptions x {args.workspaces} workspaces x {args.instances} instances "
           f"({args.running} Running each), {args.latency_ms:g} ms per request (fake Azure)\n")
     print(_common.table(
@@ -106,7 +109,7 @@ def main() -> None:
     ))
     print()
     verdict = "holds" if app[0] <= bound else "DOES NOT HOLD"
-    print(f"bound: sign-in 2 + discovery pages {pages} + one list page per workspace {workspaces} + one stop per "
+    print(f"bound: the token 1 + discovery pages {pages} + one list page per workspace {workspaces} + one stop per "
           f"Running instance {stops} = {bound}: app {app[0]} <= {bound} {verdict}")
     print(f"summary: app {app[1]:.2f} s; {serial_ws[1] / app[1]:.1f}x faster than workspace after workspace "
           f"({serial_ws[1]:.2f} s), {one_at_a_time[1] / app[1]:.1f}x faster than one request at a time "

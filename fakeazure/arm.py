@@ -159,6 +159,7 @@ class Arm:
             return 202, {"Azure-AsyncOperation": location, "Location": location}, ""
         instance.state = moving
         self.fake.operations[operation] = {"status": "InProgress"}
+        self.fake.accepted.append((self.fake.clock(), workspace.subscription, instance.name, action))
         return 202, {"Azure-AsyncOperation": location, "Location": location}, ""
 
     def _operation(self, request, match):

@@ -12,11 +12,13 @@ the next read.
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -41,6 +43,7 @@ from fakeazure.state import (
     FakeWorkspace,
     new_run,
 )
+from fakeazure.throttle import DOCUMENTED, ArmLimits
 from fakeazure.wire import API, ARM, LOGIN, arm_error, audience, json_or_text, query
 
 # What chaos injects: throttling with and without Retry-After, server errors, a dropped connection.
@@ -52,11 +55,12 @@ class UnexpectedRequest(AssertionError):
 
 
 class Call(NamedTuple):
-    """One request the fake answered: method, full URL, and the JSON body if there was one."""
+    """One request the fake answered: method, full URL, the JSON body if there was one, when (on the fake's clock)."""
 
     method: str
     url: str
     body: object
+    at: float = 0.0
 
 
 def app_settings() -> dict[str, str]:
@@ -109,8 +113,11 @@ class Fault:
 class FakeAzure:
     """The fake services' state, plus the dispatcher that serves it."""
 
-    def __init__(self, latency: float = 0.0):
+    def __init__(self, latency: float = 0.0, clock: Callable[[], float] = time.monotonic):
         self.latency = latency
+        self.clock = clock  # ARM's buckets and token lifetimes run on it (the tests' virtual clock, or real time)
+        self.limits: ArmLimits | None = None  # ARM's request limits, once `limit_arm` applies them
+        self.token_expiry: dict[str, float] = {}  # token -> when it expires, on `clock`
         self.lock = threading.Lock()
         self.requests: list[Call] = []
         self.unexpected: list[Call] = []
@@ -133,6 +140,7 @@ class FakeAzure:
         self.runs_page_size = RUNS_PAGE_SIZE
         self.faults: list[Fault] = []
         self.operations: dict[str, dict] = {}
+        self.accepted: list[tuple[float, str, str, str]] = []  # (clock, subscription, instance, action) per 202
         self._seen: dict[tuple[str, str], int] = {}
         self._chaos: tuple[float, int] | None = None
         self.in_flight = 0
@@ -188,6 +196,13 @@ class FakeAzure:
         return [call for call in self.requests if re.search(pattern, call.url)
                 and (method is None or call.method == method)]
 
+    def limit_arm(self, reads: tuple[int, float] = DOCUMENTED["reads"],
+                  writes: tuple[int, float] = DOCUMENTED["writes"],
+                  deletes: tuple[int, float] = DOCUMENTED["deletes"]) -> ArmLimits:
+        """Apply ARM's token buckets per subscription: (size, refill per second) for reads, writes and deletes."""
+        self.limits = ArmLimits(lambda: self.clock(), reads, writes, deletes)
+        return self.limits
+
     # ----- faults -------------------------------------------------------------------------------------------
     def fail(self, method: str, pattern: str, status: int | None = 503, times: int = 1, lost: bool = False,
              headers: dict | None = None, body: str | None = None) -> Fault:
@@ -226,7 +241,7 @@ class FakeAzure:
             rsps.add_callback(method, re.compile(r".*"), callback=self._dispatch)
 
     def _dispatch(self, request):
-        call = Call(request.method, request.url, json_or_text(request.body))
+        call = Call(request.method, request.url, json_or_text(request.body), self.clock())
         found = next(((route, match) for method, pattern, route in self._routes
                       if method == request.method and (match := pattern.match(request.url))), None)
         with self.lock:
@@ -253,12 +268,30 @@ class FakeAzure:
 
     def _answer(self, request, route, match) -> tuple:
         """The route's answer, after the checks every service of its kind makes first."""
-        if request.url.startswith(ARM) and "api-version" not in query(request):
-            return arm_error(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) "
-                             "is required for all requests.")
-        if route.audiences is not None and audience(request) not in route.audiences:
-            return arm_error(401, "InvalidAuthenticationToken", "no valid token for this audience")
+        limit_headers: dict[str, str] = {}
+        if request.url.startswith(ARM):
+            if "api-version" not in query(request):
+                return arm_error(400, "MissingApiVersionParameter", "The api-version query parameter "
+                                 "(?api-version=) is required for all requests.")
+            if self.limits is not None:
+                admitted, limit_headers = self.limits.admit(request.method, request.url)
+                if not admitted:
+                    return _with(arm_error(429, "TooManyRequests", "The request is being throttled: the "
+                                           "subscription's limit for this kind of request has been reached. Please "
+                                           f"try again after '{limit_headers['Retry-After']}' seconds."),
+                                 limit_headers)
+        if route.audiences is not None:
+            if audience(request) not in route.audiences:
+                return arm_error(401, "InvalidAuthenticationToken", "no valid token for this audience")
+            token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            if self.token_expiry.get(token, math.inf) <= self.clock():
+                return arm_error(401, "ExpiredAuthenticationToken", "The access token has expired.")
         try:
-            return route.handler(request, match)
+            return _with(route.handler(request, match), limit_headers)
         except BindError as error:
             return 400, {"Content-Type": "application/json"}, json.dumps(error.answer())
+
+
+def _with(answer: tuple, headers: dict[str, str]) -> tuple:
+    status, own, body = answer
+    return status, {**own, **headers}, body

@@ -8,6 +8,7 @@ endpoint's `resource`): the services check it, so a token for the wrong audience
 from __future__ import annotations
 
 import time
+import uuid
 from urllib.parse import parse_qs, urlparse
 
 from fakeazure.state import CLIENT_ID, TENANT
@@ -35,8 +36,9 @@ class Entra:
     def token_for(self, audience: str, client_id: str) -> dict:
         expires = int(time.time()) + self.fake.token_seconds
         token = jwt({"aud": audience, "tid": TENANT, "appid": client_id, "oid": "55555555", "exp": expires,
-                     "iss": f"https://sts.windows.net/{TENANT}/"})
+                     "iss": f"https://sts.windows.net/{TENANT}/", "jti": str(uuid.uuid4())})
         self.fake.tokens_issued += 1
+        self.fake.token_expiry[token] = self.fake.clock() + self.fake.token_seconds
         seconds = self.fake.token_seconds
         return {"token_type": "Bearer", "expires_in": seconds, "ext_expires_in": seconds, "access_token": token,
                 "expires_on": str(expires)}

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from azureml._restclient.models import CreateRunDto, QueryParamsDto
-
 from fakeazure.contract import bind
 from fakeazure.odata import QueryError, parse_filter, parse_order
 from fakeazure.state import REGION, FakeRun
@@ -57,6 +55,8 @@ class RunHistory:
         run = self._run_in(match)
         if run is None:
             return self._not_found(f"Run {match.group('run')}")
+        from azureml._restclient.models import CreateRunDto  # the SDK's model, loaded when a PATCH arrives
+
         patch = bind(request.body, CreateRunDto)
         run.tags.update(patch.get("tags") or {})
         return json_answer(200, run.dto())
@@ -66,6 +66,8 @@ class RunHistory:
         experiment = unquote(match.group("exp"))
         if experiment not in self.fake.experiments:
             return self._not_found(f"Experiment {experiment}")
+        from azureml._restclient.models import QueryParamsDto  # the SDK's model, loaded when a query arrives
+
         query = bind(request.body, QueryParamsDto)
         try:
             predicate = parse_filter(query.get("filter"))

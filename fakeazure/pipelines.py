@@ -10,8 +10,6 @@ from __future__ import annotations
 import uuid
 from urllib.parse import parse_qs, urlparse
 
-from azureml.pipeline.core._restclients.aeva.models import PipelineSubmissionInfo
-
 from fakeazure.contract import bind
 from fakeazure.state import new_run
 from fakeazure.wire import API, WS, Route, arm_error, json_answer
@@ -79,6 +77,9 @@ class Pipelines:
         })
 
     def _create_run(self, request, pipeline_id: str):
+        # The SDK's own model (imported when a submit arrives: a tick that submits nothing never loads the SDK).
+        from azureml.pipeline.core._restclients.aeva.models import PipelineSubmissionInfo
+
         submission = bind(request.body, PipelineSubmissionInfo)
         if not submission.get("experiment_name"):
             return arm_error(400, "BadRequest", "ExperimentName is required")

@@ -65,7 +65,7 @@ def backfill(start_text: str, end_text: str, most: int, epilogue: Callable[[], N
 
 def _fire(ticks, occurrences, most: int | None, epilogue) -> int:
     """Fire each tick in order; one line per occurrence, then the summary (backfill) or the result line (re-run)."""
-    from shared.timers import run_pipeline_tick
+    from shared.pipeline_tick import run_pipeline_tick
 
     secrets = [value for value in (os.environ.get("AZURE_CLIENT_SECRET"),) if value and len(value) >= 4]
     counts: Counter[str] = Counter()

@@ -42,17 +42,17 @@ def run_emulated(function: str, fire: Callable[[Callable[[], None]], int]) -> in
         import responses
 
         from fakeazure.demo import demo_azure, demo_settings
-        from shared.workspace import forget_cached_workspaces
+        from shared import warm
 
         fake = demo_azure()
         with (patched_environ({**demo_settings(fake), **({"AML_COMPUTE_SCOPES": scopes} if scopes else {})}),
               responses.RequestsMock(assert_all_requests_are_fired=False) as wire):
             fake.install(wire)
-            forget_cached_workspaces()  # a connection from an earlier tick in this process would bypass the fake
+            warm.forget()  # a connection from an earlier tick in this process would bypass the fake
             try:
                 return fire(_summary(function, fake, fleet=bool(scopes)))
             finally:
-                forget_cached_workspaces()  # and the fake's connection must not outlive the emulator
+                warm.forget()  # and the fake's connection must not outlive the emulator
 
 
 def _summary(function: str, fake, fleet: bool) -> Callable[[], None]:

@@ -4,11 +4,15 @@ Azure writes times its own way (the host's schedule status and run history's `cr
 fractional digits and a `Z`, which Python 3.10's `fromisoformat` refuses), and the app writes every instant in its
 log lines, tags and errors as `2027-01-15T03:00:00Z`. One parser and one format for all of it. Imports nothing of
 the app: every floor may use it.
+
+`monotonic()` and `sleep()` are the clock every wait of a tick runs on (retries, pacing under ARM's limits, the
+invocation's deadline, token lifetimes): one clock, so the tests can make it virtual in one place.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime, timezone
 
 UTC = timezone.utc
@@ -34,3 +38,11 @@ def stamp(moment: datetime) -> str:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def monotonic() -> float:
+    return time.monotonic()
+
+
+def sleep(seconds: float) -> None:
+    time.sleep(seconds)

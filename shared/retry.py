@@ -16,14 +16,16 @@ import random
 import re
 import socket
 import threading
-import time
 from collections.abc import Callable
 from typing import TypeVar
 
 import requests
 
+from shared import clock
 from shared.errors import AppError
+from shared.hostconfig import Deadline
 from shared.logfmt import kv, shorten
+from shared.pacing import Throttled
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +72,13 @@ class UnresolvedHostError(AppError, ConnectionError):
 
 
 class RetryBudget:
-    """Seconds one tick may still spend on waits and failed attempts (summed over concurrent calls: conservative)."""
+    """Seconds one tick may still spend on waits and failed attempts (summed over concurrent calls: conservative),
+    and, when the tick has one, the deadline no wait may pass."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, deadline: Deadline | None = None):
         self.seconds = seconds
         self.remaining = seconds
+        self.deadline = deadline
         self._lock = threading.Lock()
 
     def charge(self, seconds: float) -> None:
@@ -82,7 +86,8 @@ class RetryBudget:
             self.remaining -= seconds
 
     def can_wait(self, seconds: float) -> bool:
-        return seconds <= self.remaining
+        return seconds <= self.remaining and (self.deadline is None or
+                                              self.deadline.allows(clock.monotonic() + seconds))
 
 
 def _retry_after(response: requests.Response) -> float | None:
@@ -148,11 +153,13 @@ def with_retries(budget: RetryBudget, what: str, call: Callable[[], T]) -> T:
     attempt = 0
     unresolved = 0
     while True:
-        started = time.monotonic()
+        started = clock.monotonic()
         try:
             return call()
+        except Throttled:
+            raise  # pacing, not a fault: the caller waits for the lane, the budget is not charged
         except Exception as error:  # classified below: anything not transient is re-raised unchanged
-            budget.charge(time.monotonic() - started)
+            budget.charge(clock.monotonic() - started)
             host = unresolved_host(error)
             if host is not None:
                 unresolved += 1
@@ -172,7 +179,7 @@ def with_retries(budget: RetryBudget, what: str, call: Callable[[], T]) -> T:
                 raise
             log.warning(kv("retry", call=what, attempt=attempt, action="wait", delay_s=round(delay, 2),
                            error=shorten(error, 200)))
-            time.sleep(delay)
+            clock.sleep(delay)
             budget.charge(delay)
 
 
@@ -191,9 +198,9 @@ def bound_sdk_backoff(budget_seconds: float) -> None:
 
 
 def request_once(what: str, method: str, url: str, headers: dict[str, str], json: dict | None = None,
-                 timeout: float = 60) -> requests.Response:
+                 timeout: float = 60, data: dict | None = None) -> requests.Response:
     """One REST attempt: a transient status raises TransientHttpError, any other response is returned."""
-    response = requests.request(method, url, headers=headers, json=json, timeout=timeout)
+    response = requests.request(method, url, headers=headers, json=json, data=data, timeout=timeout)
     if response.status_code in TRANSIENT_STATUS:
         raise TransientHttpError(what, response)
     return response

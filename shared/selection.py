@@ -20,6 +20,12 @@ class PowerAction:
     tag_reason: str  # the skip reason the tag rule gives
     tag_opts_in: bool  # False: carrying the tag exempts the instance (stop); True: only carrying it selects (start)
     default_tag: tuple[str, str]  # the tag rule when its setting is absent
+    # States with a skip reason of their own: an instance running a job is busy, not off.
+    busy: tuple[tuple[str, str], ...] = (("JobRunning", "job_running"),)
+
+    def not_ready_reason(self, state: str) -> str:
+        """The skip reason of an instance in `state`, which is not the one the action is taken in."""
+        return dict(self.busy).get(state, self.not_ready)
 
     @property
     def meanwhile(self) -> str:
@@ -87,7 +93,7 @@ def decide(instance: Instance, rules: Rules) -> Decision:
     elif _carries(instance.tags, rules.tag) != action.tag_opts_in:
         reason = action.tag_reason
     elif instance.state != action.acts_on:
-        reason = action.not_ready
+        reason = action.not_ready_reason(instance.state)
     else:
         return Decision(instance.name, instance.state, action.verb, action.acts_on.lower(), instance.workspace)
     return Decision(instance.name, instance.state, "skip", reason, instance.workspace)

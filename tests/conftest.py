@@ -26,8 +26,8 @@ from azure.functions.timer import TimerRequestConverter  # noqa: E402
 from azureml._restclient import clientbase  # noqa: E402
 
 from fakeazure import CLIENT_ID, CLIENT_SECRET, TENANT, FakeAzure, app_settings  # noqa: E402
-from shared import pipelines, retry  # noqa: E402
-from shared.workspace import forget_cached_workspaces  # noqa: E402
+from shared import clock as shared_clock  # noqa: E402
+from shared import pipelines, warm  # noqa: E402
 
 APP_PREFIXES = ("AZURE_", "AML_", "RUN_PIPELINE_", "STOP_COMPUTE_", "START_COMPUTE_", "IDENTITY_", "MSI_")
 
@@ -88,9 +88,9 @@ def isolated_process(monkeypatch):
     for name in list(os.environ):
         if name.startswith(APP_PREFIXES):
             monkeypatch.delenv(name)
-    forget_cached_workspaces()
+    warm.forget()
     yield
-    forget_cached_workspaces()
+    warm.forget()
 
 
 class VirtualClock:
@@ -112,9 +112,10 @@ class VirtualClock:
 
 @pytest.fixture(autouse=True)
 def retry_clock(monkeypatch) -> VirtualClock:
-    """Retry waits are virtual in every test; `retry_clock.slept` shows what the app would have waited."""
+    """The tick's clock (shared.clock: retry waits, pacing under ARM's limits, the deadline, token lifetimes) is
+    virtual in every test; `retry_clock.slept` shows what the app would have waited."""
     clock = VirtualClock()
-    monkeypatch.setattr(retry, "time", clock)
+    monkeypatch.setattr(shared_clock, "time", clock)
     # The SDK's REST client sleeps before its own retries (bounded by the app, see shared.retry), and so does
     # azure-core under the SDK's ARM calls (it honours Retry-After): virtual too.
     monkeypatch.setattr(clientbase, "time", clock)
@@ -133,9 +134,10 @@ def pipeline_clock(monkeypatch) -> VirtualClock:
 
 
 @pytest.fixture
-def fake():
-    """The fake Azure, answering every `requests` call; a request it has no route for fails the test."""
-    azure = FakeAzure()
+def fake(retry_clock):
+    """The fake Azure, answering every `requests` call; a request it has no route for fails the test. Its clock (ARM's
+    buckets, token lifetimes) is the tick's virtual one."""
+    azure = FakeAzure(clock=retry_clock.monotonic)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         azure.install(rsps)
         yield azure

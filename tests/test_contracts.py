@@ -151,7 +151,8 @@ def test_a_refused_stop_reads_the_instance_with_compute_get(fake, settings, time
 def test_managed_identity_token_request_is_the_2019_08_01_protocol(fake, settings, timer, monkeypatch):
     """App Service / Functions managed identity REST protocol (learn.microsoft.com, "How to use managed identities
     for App Service and Azure Functions", REST endpoint reference): GET IDENTITY_ENDPOINT?resource=...
-    &api-version=2019-08-01[&client_id=...] with the X-IDENTITY-HEADER header."""
+    &api-version=2019-08-01[&client_id=...] with the X-IDENTITY-HEADER header. The compute functions ask for ARM's
+    resource as azure-identity does (its scope `https://management.azure.com/.default` less `/.default`)."""
     monkeypatch.setenv("IDENTITY_ENDPOINT", IDENTITY_ENDPOINT)
     monkeypatch.setenv("IDENTITY_HEADER", IDENTITY_HEADER)
     fake.add_instance("ci-a", "Running")
@@ -160,8 +161,7 @@ def test_managed_identity_token_request_is_the_2019_08_01_protocol(fake, setting
     stop_compute_timer(timer)
 
     urls = {call.url for call in fake.requests_to("msi/token")}
-    assert urls == {f"{IDENTITY_ENDPOINT}?resource=https%3A%2F%2Fmanagement.core.windows.net%2F"
-                    "&api-version=2019-08-01"}
+    assert urls == {f"{IDENTITY_ENDPOINT}?resource=https%3A%2F%2Fmanagement.azure.com&api-version=2019-08-01"}
 
 
 def test_bodies_sent_are_json_objects_and_nothing_else(fake, settings, timer):

@@ -132,3 +132,46 @@ def test_a_power_action_in_a_wrong_state_is_refused(fake, mode):
         operation = requests.get(response.headers["Azure-AsyncOperation"], headers=AUTH).json()
         assert operation["status"] == "Failed"
     assert fake.instances["ci-a"].state == "Stopped"
+
+
+def test_arm_limits_answer_429_with_retry_after_and_the_remaining_count(fake):
+    """ARM's throttling contract ("Understand how Azure Resource Manager throttles requests"): every answer says what
+    is left; past the bucket, 429 `TooManyRequests` with an integer Retry-After."""
+    fake.limit_arm(reads=(2, 0.5))
+    url = f"https://management.azure.com{WS_ID}/computes?api-version=2024-04-01"
+
+    answers = [requests.get(url, headers=AUTH) for _ in range(3)]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+    assert [answer.headers["x-ms-ratelimit-remaining-subscription-reads"] for answer in answers] == ["1", "0", "0"]
+    assert answers[2].headers["Retry-After"] == "2"
+    assert answers[2].json()["error"]["code"] == "TooManyRequests"
+    assert fake.limits.throttled == {SUBSCRIPTION.lower(): 1}
+
+
+def test_arm_limits_are_per_subscription_and_kind(fake):
+    fake.limit_arm(reads=(1, 0.1), writes=(1, 0.1))
+    fake.add_instance("ci-a", "Running")
+    base = f"https://management.azure.com{WS_ID}/computes"
+
+    first_read = requests.get(f"{base}?api-version=2024-04-01", headers=AUTH)
+    write = requests.post(f"{base}/ci-a/stop?api-version=2024-04-01", headers=AUTH)
+    other = requests.get("https://management.azure.com/subscriptions/44444444-4444-4444-4444-444444444444/providers/"
+                         "Microsoft.MachineLearningServices/workspaces?api-version=2024-04-01", headers=AUTH)
+    second_read = requests.get(f"{base}?api-version=2024-04-01", headers=AUTH)
+
+    assert (first_read.status_code, write.status_code, other.status_code, second_read.status_code) == \
+           (200, 202, 404, 429), "the other subscription's read and this one's write have buckets of their own"
+    assert write.headers["x-ms-ratelimit-remaining-subscription-writes"] == "0"
+
+
+def test_an_expired_token_of_the_fake_answers_401(fake):
+    fake.token_seconds = 60
+    token = fake.services[0].token_for("https://management.azure.com", "22222222-2222-2222-2222-222222222222")
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    url = f"https://management.azure.com{WS_ID}/computes?api-version=2024-04-01"
+
+    assert requests.get(url, headers=headers).status_code == 200
+    fake.clock = lambda: 10**9
+    answer = requests.get(url, headers=headers)
+    assert answer.status_code == 401 and answer.json()["error"]["code"] == "ExpiredAuthenticationToken"

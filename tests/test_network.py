@@ -8,7 +8,7 @@ import time
 import pytest
 
 from fakeazure import TENANT
-from shared import retry
+from shared import clock, retry
 from shared.retry import UnresolvedHostError
 from tests.conftest import entry_point
 
@@ -25,7 +25,7 @@ def unresolvable(monkeypatch):
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    monkeypatch.setattr(retry, "time", time)  # the real clock, not the suite's virtual one
+    monkeypatch.setattr(clock, "time", time)  # the real clock, not the suite's virtual one
     return asked
 
 

@@ -98,7 +98,7 @@ def test_values_already_in_the_environment_win_over_the_file(fake, tmp_path, cap
     assert run.main(["StopComputeTimer", "--settings", str(path)]) == 0
 
     out, err = capsys.readouterr()
-    assert f"INFO shared.workspace: workspace name={WORKSPACE} " in out
+    assert f"action=stopped reason=running workspace={WORKSPACE} " in out
     assert "ws-from-the-file" not in out
     assert "already set in the environment, so kept: AML_WORKSPACE_NAME" in err
     assert os.environ["AML_WORKSPACE_NAME"] == WORKSPACE

@@ -7,11 +7,11 @@ import json
 import pytest
 
 from fakeazure import CLIENT_ID, CLIENT_SECRET, IDENTITY_ENDPOINT, IDENTITY_HEADER, RUN_STATUSES, WORKSPACE
-from shared.auth import SignInError
+from shared.arm import WorkspaceError
 from shared.pipelines import PipelineError
 from shared.runhistory import RunHistoryError
 from shared.settings import DEFAULT_EXPERIMENT, ConfigError
-from shared.workspace import WorkspaceError
+from shared.tokens import SignInError
 from tests.conftest import TICK, entry_point, make_timer
 
 run_pipeline_timer = entry_point("RunPipelineTimer")

@@ -24,6 +24,7 @@ def test_only_running_instances_are_stopped():
     result = decisions([Instance(f"ci-{i}", state) for i, state in enumerate(STATES)])
 
     assert result.pop("ci-0") == ("stop", "running")
+    assert result.pop(f"ci-{STATES.index('JobRunning')}") == ("skip", "job_running")
     assert set(result.values()) == {("skip", "not_running")}
 
 
@@ -31,7 +32,12 @@ def test_only_stopped_instances_are_started():
     result = starts([Instance(f"ci-{i}", state, OPTED_IN) for i, state in enumerate(STATES)])
 
     assert result.pop(f"ci-{STATES.index('Stopped')}") == ("start", "stopped")
+    assert result.pop(f"ci-{STATES.index('JobRunning')}") == ("skip", "job_running")
     assert set(result.values()) == {("skip", "not_stopped")}
+
+
+def test_an_instance_running_a_job_is_busy_not_off():
+    assert decisions([Instance("ci-a", "JobRunning")]) == {"ci-a": ("skip", "job_running")}
 
 
 def test_start_needs_the_opt_in_tag_key_and_value_case_insensitively():

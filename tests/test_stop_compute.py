@@ -43,11 +43,12 @@ def test_running_instances_are_stopped_and_every_other_state_is_left_alone(fake,
     lines = compute_lines(logs)
     assert lines["ci-running"] == {"name": "ci-running", "state": "Running", "action": "stopped", "reason": "running",
                                    "workspace": "ws-demo", "subscription": "33333333-3333-3333-3333-333333333333"}
-    assert lines["ci-jobrunning"]["action"] == "skipped" and lines["ci-jobrunning"]["reason"] == "not_running"
+    assert lines["ci-jobrunning"]["action"] == "skipped" and lines["ci-jobrunning"]["reason"] == "job_running"
     assert lines["ci-jobrunning"]["state"] == "JobRunning"
     assert len(lines) == len(ALL_STATES)
     assert summary(logs)["stopped"] == "1" and summary(logs)["skipped"] == str(len(ALL_STATES) - 1)
-    assert summary(logs)["skipped_not_running"] == str(len(ALL_STATES) - 1)
+    assert summary(logs)["skipped_job_running"] == "1"
+    assert summary(logs)["skipped_not_running"] == str(len(ALL_STATES) - 2)
 
 
 def test_the_stop_is_not_waited_for_and_the_instance_settles_later(fake, settings, timer):
@@ -240,15 +241,15 @@ def test_more_instances_than_one_list_page(fake, settings, timer, logs):
     assert sum(state == "Stopping" for state in states(fake).values()) == count // 2
 
 
-def test_request_count_for_50_instances_with_20_running_is_k_plus_5(fake, settings, timer):
+def test_request_count_for_50_instances_with_20_running_is_k_plus_2(fake, settings, timer):
     for i in range(50):
         fake.add_instance(f"ci-{i:02d}", "Running" if i < 20 else "Stopped")
     settings()
 
     stop_compute_timer(timer)
 
-    # openid configuration, token, subscriptions, workspace, one list page, one stop per Running instance
-    assert len(fake.requests) == 20 + 5, fake.requests
+    # the token, one list page, one stop per Running instance: no SDK, so no discovery, subscriptions or workspace
+    assert len(fake.requests) == 20 + 2, fake.requests
     assert len(fake.requests_to("/stop", "POST")) == 20
     assert not fake.requests_to(r"/computes/ci-", "GET"), "no per-instance GET: the list carries the state"
 

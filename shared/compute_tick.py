@@ -1,0 +1,51 @@
+"""StopComputeTimer and StartComputeTimer, each tick: one implementation with a direction, over ARM REST alone.
+
+Nothing here imports the retired SDK: the identity's tokens come from shared.tokens, the workspace is its resource
+id (from the AML_* settings, or discovered in AML_COMPUTE_SCOPES), and every call is ARM's (shared.fleet).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import azure.functions as func
+
+from shared import clock
+from shared.arm import ArmClient
+from shared.compute import Result
+from shared.fleet import power_tick
+from shared.functions import START_COMPUTE, STOP_COMPUTE, Function
+from shared.hostconfig import Deadline
+from shared.scopes import Scope
+from shared.selection import Rules
+from shared.settings import load_compute_settings
+from shared.timers import open_tick, start_budget
+from shared.tokens import signed_in
+
+
+def stop_compute_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = None) -> list[Result] | None:
+    """StopComputeTimer: stop the selected running compute instances (None: not a local occurrence)."""
+    return compute_tick(STOP_COMPUTE, timer, env)
+
+
+def start_compute_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = None) -> list[Result] | None:
+    """StartComputeTimer: start the stopped instances that carry START_COMPUTE_TAG (None: not a local occurrence)."""
+    return compute_tick(START_COMPUTE, timer, env)
+
+
+def compute_tick(function: Function, timer: func.TimerRequest, env: Mapping[str, str] | None) -> list[Result] | None:
+    deadline = Deadline.of_invocation(clock.monotonic())
+    action = function.power.action
+    settings = load_compute_settings(os.environ if env is None else env, action.verb)
+    if open_tick(function.name, timer, settings.schedule, settings.local) is None:
+        return None
+    budget = start_budget(settings.azure, deadline)
+    rules = Rules(action, settings.include, settings.exclude, settings.tag)
+    azure = settings.azure
+    with signed_in(azure, budget) as tokens:
+        client = ArmClient(azure.endpoints.resource_manager, tokens, budget)
+        if settings.scopes:  # the fleet of AML_COMPUTE_SCOPES: each scope and workspace isolated
+            return power_tick(client, settings.scopes, rules, settings.dry_run, deadline, isolate=True)
+        scope = Scope(azure.subscription_id, azure.resource_group, azure.workspace_name)
+        return power_tick(client, [scope], rules, settings.dry_run, deadline)

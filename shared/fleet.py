@@ -1,0 +1,248 @@
+"""One compute tick across every workspace of its scopes: discover, list, act, all as small tasks on one fair pool.
+
+Each task makes one request (and sometimes a second of the other kind after a refusal): listing a page of a scope's
+workspaces (shared.arm), listing a page of a workspace's computes, and one power action per selected instance.
+Each runs as soon as the answer it follows from arrives, never workspace after workspace, on the lanes of
+shared.pacing and the threads of shared.fairpool, so a subscription ARM throttles waits alone. What the deadline
+leaves unstarted is reported as deferred; the next tick (power actions are idempotent) finishes it.
+
+A refused power action (a 4xx the spec does not promise) is judged by the instance's state read afterwards
+(`Compute_Get`): already settled means someone else did it (or, after an attempt whose answer was lost, our own
+request did); gone means deleted meanwhile; anything else is a refusal.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+
+import requests
+
+from shared import clock
+from shared.arm import (
+    API_VERSION,
+    ArmClient,
+    ScopeListError,
+    WorkspaceRef,
+    error_code,
+    service_error,
+    workspace_error,
+    workspaces_of,
+)
+from shared.compute import (
+    ComputeListError,
+    Left,
+    Result,
+    compute_url,
+    computes_url,
+    instances_of,
+    raise_if_incomplete,
+    report,
+    state_of,
+)
+from shared.fairpool import FairPool, Task
+from shared.hostconfig import Deadline
+from shared.logfmt import kv, shorten
+from shared.pacing import READ, WRITE, Lane
+from shared.retry import CALL_FAILURES, TransientHttpError, with_retries
+from shared.scopes import Scope
+from shared.selection import Decision, Rules, select
+
+log = logging.getLogger(__name__)
+
+MAX_IN_FLIGHT = 16
+
+
+class PowerTick:
+    """What one tick has listed, decided and left, shared by its tasks."""
+
+    def __init__(self, client: ArmClient, rules: Rules, dry_run: bool, isolate: bool):
+        self.client = client
+        self.rules = rules
+        self.dry_run = dry_run
+        self.isolate = isolate  # a fleet: a scope or workspace that cannot be listed is a failure, the rest goes on
+        self.results: list[Result] = []
+        self.left: list[Left] = []
+        self.listed: dict[str, WorkspaceRef] = {}
+        self._lock = threading.Lock()
+
+    def record(self, result: Result) -> None:
+        with self._lock:
+            self.results.append(result)
+
+    def isolated(self, kind: str, name: str, error: BaseException, **fields: str) -> None:
+        """A scope or workspace that could not be listed; outside a fleet its error is the tick's."""
+        if not self.isolate:
+            raise error
+        item = Left(kind, name, "failed", shorten(error, 240))
+        log.error(kv(f"compute_{kind}", **fields, action="failed", reason="list_failed", error=item.error))
+        with self._lock:
+            self.left.append(item)
+
+    def new_workspaces(self, found: Iterable[WorkspaceRef]) -> list[WorkspaceRef]:
+        """The workspaces not seen before (overlapping scopes are merged, but a workspace id may repeat)."""
+        with self._lock:
+            fresh = [workspace for workspace in found if workspace.key not in self.listed]
+            self.listed.update((workspace.key, workspace) for workspace in fresh)
+            return fresh
+
+
+class ListScope:
+    """One page of ARM's workspace list for a subscription or resource group scope."""
+
+    def __init__(self, tick: PowerTick, scope: Scope, url: str | None = None, found: int = 0):
+        self.tick, self.scope, self.found = tick, scope, found
+        self.url = url or f"{tick.client.base_url}{scope.path}/providers/Microsoft.MachineLearningServices/" \
+                          f"workspaces?api-version={API_VERSION}"
+        self.lane: Lane = (scope.subscription.lower(), READ)
+
+    def run(self) -> list[Task]:
+        try:
+            response = self.tick.client.send("list_workspaces", "GET", self.url)
+            if response.status_code >= 400:
+                raise ScopeListError(service_error(response))
+        except CALL_FAILURES as error:
+            self.tick.isolated("scope", self.scope.path, error, scope=self.scope.path)
+            return []
+        page = response.json()
+        found = workspaces_of(page)
+        tasks: list[Task] = [ListComputes(self.tick, workspace) for workspace in self.tick.new_workspaces(found)]
+        if page.get("nextLink"):
+            return [*tasks, ListScope(self.tick, self.scope, page["nextLink"], self.found + len(found))]
+        if self.tick.isolate:
+            log.info(kv("compute_scope", scope=self.scope.path, action="listed", workspaces=self.found + len(found)))
+        return tasks
+
+
+class ListComputes:
+    """One page of a workspace's computes, which carries every instance's state and tags: no instance is read."""
+
+    def __init__(self, tick: PowerTick, workspace: WorkspaceRef, url: str | None = None):
+        self.tick, self.workspace = tick, workspace
+        self.url = url or computes_url(tick.client.base_url, workspace)
+        self.lane: Lane = (workspace.subscription.lower(), READ)
+
+    def run(self) -> list[Task]:
+        tick, workspace = self.tick, self.workspace
+        try:
+            response = tick.client.send("list_computes", "GET", self.url)
+            if response.status_code >= 400:
+                if not tick.isolate and response.status_code in (403, 404):  # the one AML_* workspace
+                    ref = WorkspaceRef.from_id(workspace.id)
+                    raise workspace_error(ref.subscription, workspace.id.split("/")[4], ref.name,
+                                          error_code(response)) from None
+                raise ComputeListError(f"listing the computes of workspace {workspace.name} failed: "
+                                       f"{service_error(response)}")
+        except CALL_FAILURES as error:
+            tick.isolated("workspace", workspace.id, error, workspace=workspace.name,
+                          subscription=workspace.subscription)
+            return []
+        page = response.json()
+        tasks: list[Task] = []
+        for decision in select(instances_of(page, workspace), tick.rules):
+            if decision.action == "skip":
+                tick.record(Result(workspace, decision.name, decision.state, "skipped", decision.reason))
+            elif tick.dry_run:
+                tick.record(Result(workspace, decision.name, decision.state, tick.rules.action.dry, decision.reason))
+            else:
+                tasks.append(Power(tick, workspace, decision))
+        if page.get("nextLink"):
+            tasks.append(ListComputes(tick, workspace, page["nextLink"]))
+        return tasks
+
+
+class Power:
+    """The power action for one selected instance: POST it; after a refusal, read the instance and judge."""
+
+    def __init__(self, tick: PowerTick, workspace: WorkspaceRef, decision: Decision):
+        self.tick, self.workspace, self.decision = tick, workspace, decision
+        self.refusal = ""  # the service's answer to the POST, once refused: the instance is read next
+        self.uncertain = False  # an attempt ended without an answer (5xx, dropped): the service may have acted
+
+    @property
+    def lane(self) -> Lane:
+        return self.workspace.subscription.lower(), READ if self.refusal else WRITE
+
+    def result(self, action: str, reason: str, error: str = "") -> Result:
+        return Result(self.workspace, self.decision.name, self.decision.state, action, reason, error)
+
+    def run(self) -> list[Task]:
+        try:
+            outcome = self._check() if self.refusal else self._post()
+        except CALL_FAILURES as error:
+            outcome = self.result("failed", "service_error", shorten(error, 240))
+        if outcome is None:
+            return [self]  # refused: read the instance next, on its lane
+        self.tick.record(outcome)
+        return []
+
+    def _post(self) -> Result | None:
+        action, client = self.tick.rules.action, self.tick.client
+        url = compute_url(client.base_url, self.workspace, self.decision.name, action.verb)
+
+        def attempt() -> requests.Response:
+            try:
+                return client.once(action.verb, "POST", url)
+            except (TransientHttpError, requests.RequestException):
+                self.uncertain = True
+                raise
+
+        response = with_retries(client.budget, f"{action.verb} {self.decision.name}", attempt)
+        if response.status_code < 400:
+            return self.result(action.done, self.decision.reason)
+        self.refusal = service_error(response)
+        return None
+
+    def _check(self) -> Result:
+        action, client = self.tick.rules.action, self.tick.client
+        response = client.send("get_compute", "GET", compute_url(client.base_url, self.workspace, self.decision.name))
+        if response.status_code == 404:
+            return self.result("skipped", "deleted_meanwhile")
+        if response.status_code >= 400:
+            return self.result("failed", "refused", f"reading the instance failed: {service_error(response)}")
+        state = state_of(response.json())
+        if state in action.settles_to:
+            # After an attempt whose answer was lost, that is our own request; else someone got there first.
+            return self.result(action.done, self.decision.reason) if self.uncertain else \
+                self.result("skipped", action.meanwhile)
+        return self.result("failed", "refused", f"{self.refusal} (state {state})")
+
+    def deferred(self) -> Result:
+        return self.result("deferred", "deadline")
+
+
+def power_tick(client: ArmClient, scopes: Sequence[Scope], rules: Rules, dry_run: bool, deadline: Deadline,
+               isolate: bool = False) -> list[Result]:
+    """Discover the scopes' workspaces, list each, act on the selected instances: all in one fair pool.
+
+    With `isolate` (a fleet), a scope or workspace that cannot be listed is logged and counted, and the rest goes
+    on; without it (the one AML_* workspace) its error is the tick's. Raises after everything else was handled if
+    anything failed, or if the deadline left work for the next tick.
+    """
+    started = clock.monotonic()
+    tick = PowerTick(client, rules, dry_run, isolate)
+    first: list[Task] = []
+    for scope in scopes:
+        if scope.workspace:  # a workspace id needs no discovery
+            first += [ListComputes(tick, workspace) for workspace in tick.new_workspaces([WorkspaceRef.from_id(
+                scope.path)])]
+        else:
+            first.append(ListScope(tick, scope))
+    for task in FairPool(client.pacing, MAX_IN_FLIGHT, deadline).run(first):
+        if isinstance(task, Power):
+            tick.record(task.deferred())
+        elif isinstance(task, ListComputes):
+            tick.left.append(Left("workspace", task.workspace.id, "deferred"))
+        else:
+            tick.left.append(Left("scope", task.scope.path, "deferred"))
+    tick.results.sort(key=lambda item: (item.workspace.subscription, item.workspace.name.lower(), item.name.lower()))
+    # A summary for every workspace that was listed, even in part; none for one that failed or was never reached.
+    seen = {result.workspace.key for result in tick.results}
+    unread = {item.name.lower() for item in tick.left if item.action == "failed" or item.name.lower() not in seen}
+    reported = sorted((ws for ws in tick.listed.values() if ws.key not in unread),
+                      key=lambda ws: (ws.subscription, ws.name.lower()))
+    report(tick.results, reported, tick.left, rules.action, dry_run, clock.monotonic() - started,
+           client.pacing.throttled)
+    raise_if_incomplete(tick.results, tick.left, rules.action, deadline.describe())
+    return tick.results

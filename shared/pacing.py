@@ -1,0 +1,139 @@
+"""Pacing under ARM's request limits: a throttle pauses one subscription's reads or writes; it is not a fault.
+
+ARM limits each principal per subscription (and region) with token buckets, one per kind of request: reads 250 at
+once, then 25 per second; writes 200 at once, then 10 per second, a POST action such as `computes/{name}/stop`
+being a write. Past that it answers 429 with `Retry-After` (seconds), and every answer says what is left in
+`x-ms-ratelimit-remaining-subscription-reads` / `-writes` (Microsoft Learn, "Understand how Azure Resource Manager
+throttles requests" and "Troubleshoot API throttling errors").
+
+So each (subscription, kind) is a lane with its own state: a 429, or a `Retry-After` on an answer whose remaining
+count is 0, pauses that lane until the time it names; while the remaining count is above what can be in flight the
+lane is open, and below it requests are metered at the bucket's refill rate (the documented one, halved after each
+429 and recovering with each answer), so throttled answers stay few. A lane that is not open raises `Throttled`
+instead of waiting: the caller (shared.fairpool) gives the thread to another subscription. No pause is charged to
+AML_RETRY_BUDGET_SECONDS, which is for faults.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import requests
+
+from shared import clock
+
+READ, WRITE = "read", "write"
+REFILL_PER_SECOND = {READ: 25.0, WRITE: 10.0}
+REMAINING_HEADER = {READ: "x-ms-ratelimit-remaining-subscription-reads",
+                    WRITE: "x-ms-ratelimit-remaining-subscription-writes"}
+# Below this many remaining requests a lane is metered: the most a tick has in flight at once (or a quarter of the
+# largest count ARM has reported, for a smaller bucket).
+LOW_WATER = 16
+MIN_RATE = 1.0
+MAX_PAUSE_SECONDS = 60.0  # a 429 without Retry-After: 1 s, doubling per 429 in a row, at most this
+
+Lane = tuple[str, str]  # (subscription id, lower case; READ or WRITE)
+
+
+class Throttled(Exception):  # noqa: N818 - not an error: the work waits for its lane
+    """The lane is paused or metered until `until` (clock.monotonic): do other work meanwhile, then this again."""
+
+    def __init__(self, lane: Lane, until: float):
+        self.lane = lane
+        self.until = until
+        super().__init__(f"subscription {lane[0]} {lane[1]}s paused for {until - clock.monotonic():.1f} s")
+
+
+def lane_of(method: str, url: str) -> Lane:
+    """The subscription and kind of an ARM request (`GET`/`HEAD` read, anything else write)."""
+    parts = urlparse(url).path.strip("/").split("/")
+    subscription = parts[1].lower() if len(parts) > 1 and parts[0].lower() == "subscriptions" else ""
+    return subscription, READ if method.upper() in ("GET", "HEAD") else WRITE
+
+
+@dataclass
+class _State:
+    rate: float
+    paused_until: float = 0.0
+    remaining: int | None = None
+    largest: int = 0  # the largest remaining count seen: about the bucket's size
+    in_flight: int = 0
+    next_slot: float = 0.0
+    throttles_in_a_row: int = 0
+
+    @property
+    def metered(self) -> bool:
+        """Whether what ARM says is left, less what is in flight, is down to the low-water mark."""
+        return self.remaining is not None and \
+            self.remaining - self.in_flight <= min(LOW_WATER, self.largest // 4)
+
+class Pacing:
+    """Every lane of one tick, and how many answers were throttles."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lanes: dict[Lane, _State] = {}
+        self.throttled = 0  # 429 answers this tick
+        self.requests = 0
+
+    def _state(self, lane: Lane) -> _State:
+        return self._lanes.setdefault(lane, _State(REFILL_PER_SECOND[lane[1]]))
+
+    def ready_at(self, lane: Lane, now: float) -> float:
+        """When a request of this lane may start (`now`, when it is open)."""
+        with self._lock:
+            return self._ready_at(self._state(lane), now)
+
+    @staticmethod
+    def _ready_at(state: _State, now: float) -> float:
+        if now < state.paused_until:
+            return state.paused_until
+        if not state.metered:
+            return now
+        return max(now, state.next_slot)
+
+    def acquire(self, lane: Lane) -> None:
+        """Start a request of the lane now, or raise Throttled saying when it may start."""
+        with self._lock:
+            state, now = self._state(lane), clock.monotonic()
+            ready = self._ready_at(state, now)
+            if ready > now:
+                raise Throttled(lane, ready)
+            if state.metered:
+                state.next_slot = max(now, state.next_slot) + 1 / state.rate
+            state.in_flight += 1
+            self.requests += 1
+
+    def release(self, lane: Lane, response: requests.Response | None) -> None:
+        """The request ended (`response` None: no answer): read what ARM says of the lane; raise Throttled on 429."""
+        with self._lock:
+            state, now = self._state(lane), clock.monotonic()
+            state.in_flight -= 1
+            if response is None:
+                return
+            remaining = _int(response.headers.get(REMAINING_HEADER[lane[1]]))
+            if remaining is not None:
+                state.remaining, state.largest = remaining, max(state.largest, remaining)
+            retry_after = _int(response.headers.get("Retry-After"))
+            if response.status_code == 429:
+                self.throttled += 1
+                state.throttles_in_a_row += 1
+                pause = retry_after if retry_after is not None else \
+                    min(MAX_PAUSE_SECONDS, 2.0 ** (state.throttles_in_a_row - 1))
+                state.paused_until = max(state.paused_until, now + pause)
+                state.rate = max(MIN_RATE, state.rate / 2)
+                state.remaining = 0
+                raise Throttled(lane, state.paused_until)
+            state.throttles_in_a_row = 0
+            if remaining == 0 and retry_after is not None:
+                state.paused_until = max(state.paused_until, now + retry_after)
+            state.rate = min(REFILL_PER_SECOND[lane[1]], state.rate * 1.1)
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return max(0, int(str(text).strip())) if text is not None else None
+    except ValueError:
+        return None  # an HTTP-date Retry-After, or a header ARM did not send as a count
