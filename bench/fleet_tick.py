@@ -65,17 +65,19 @@ def workspace_after_workspace(fake) -> None:
                 url = page.get("nextLink")
 
 
-def run_case(action, args, latency_ms: float, in_flight: int = fleet.MAX_IN_FLIGHT) -> tuple[int, float, int]:
+def run_case(action, args, latency_ms: float, in_flight: int = fleet.MAX_IN_FLIGHT,
+             **settings: str) -> tuple[int, float, int, int]:
+    """Requests, wall time, instances left Running, and requests to the price list."""
     _common.fresh_process()
     saved, fleet.MAX_IN_FLIGHT = fleet.MAX_IN_FLIGHT, in_flight
     try:
         with _common.fake_azure(latency_ms) as fake:
             scopes = seed(fake, args.subscriptions, args.workspaces, args.instances, args.running)
             _common.apply_settings(AML_COMPUTE_SCOPES=scopes, AML_SUBSCRIPTION_ID="", AML_RESOURCE_GROUP="",
-                                   AML_WORKSPACE_NAME="")
+                                   AML_WORKSPACE_NAME="", **settings)
             _, requests, seconds = _common.measure(fake, lambda: action(fake))
             left = sum(i.state == "Running" for ws in fake.workspaces.values() for i in ws.instances.values())
-            return requests, seconds, left
+            return requests, seconds, left, len(fake.requests_to("prices.azure.com"))
     finally:
         fleet.MAX_IN_FLIGHT = saved
 
@@ -92,25 +94,30 @@ def main() -> None:
 
     run_case(app_tick, small, 0)  # untimed warm-up: lazy imports are imports too
     app = run_case(app_tick, args, args.latency_ms)
-    serial_ws = run_case(workspace_after_workspace, args, args.latency_ms)
-    one_at_a_time = run_case(app_tick, args, args.latency_ms, in_flight=1)
+    without_prices = run_case(app_tick, args, args.latency_ms, AML_COMPUTE_COST="false")
+    serial_ws = run_case(workspace_after_workspace, args, args.latency_ms, AML_COMPUTE_COST="false")
+    one_at_a_time = run_case(app_tick, args, args.latency_ms, in_flight=1, AML_COMPUTE_COST="false")
 
     workspaces = args.subscriptions * args.workspaces
     stops = workspaces * args.running
     pages = args.subscriptions * _pages(args.workspaces, 100)
-    bound = 1 + pages + workspaces * _pages(args.instances, 100) + stops
+    bound = 1 + pages + workspaces * _pages(args.instances, 100) + stops + 1  # + one price query per region (1)
     print(f"fleet: {args.subscriptions} subscriptions x {args.workspaces} workspaces x {args.instances} instances "
           f"({args.running} Running each), {args.latency_ms:g} ms per request (fake Azure)\n")
     print(_common.table(
         ["stop tick", "requests", "wall s", "left Running"],
         [["app: one pool of 16 for the tick", *_row(app)],
+         ["app without prices (AML_COMPUTE_COST=false)", *_row(without_prices)],
          ["workspace after workspace (pool per workspace)", *_row(serial_ws)],
          ["one request at a time", *_row(one_at_a_time)]],
     ))
     print()
     verdict = "holds" if app[0] <= bound else "DOES NOT HOLD"
     print(f"bound: the token 1 + discovery pages {pages} + one list page per workspace {workspaces} + one stop per "
-          f"Running instance {stops} = {bound}: app {app[0]} <= {bound} {verdict}")
+          f"Running instance {stops} + one price query for the fleet's one region = {bound}: app {app[0]} <= {bound} "
+          f"{verdict}")
+    print(f"prices: {app[3]} request(s) to the price list, +{app[0] - without_prices[0]} requests and "
+          f"{app[1] - without_prices[1]:+.2f} s against AML_COMPUTE_COST=false ({without_prices[1]:.2f} s)")
     print(f"summary: app {app[1]:.2f} s; {serial_ws[1] / app[1]:.1f}x faster than workspace after workspace "
           f"({serial_ws[1]:.2f} s), {one_at_a_time[1] / app[1]:.1f}x faster than one request at a time "
           f"({one_at_a_time[1]:.2f} s)")
@@ -120,7 +127,7 @@ def _pages(items: int, size: int) -> int:
     return max(1, -(-items // size))
 
 
-def _row(case: tuple[int, float, int]) -> list[object]:
+def _row(case: tuple[int, float, int, int]) -> list[object]:
     return [case[0], f"{case[1]:.2f}", case[2]]
 
 

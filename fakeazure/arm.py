@@ -110,7 +110,7 @@ class Arm:
         names = sorted(workspace.instances)
         body = page(request, names, self.fake.compute_page_size)
         listed = [workspace.instances[name] for name in body["value"]]
-        body["value"] = [instance.payload(workspace.id) for instance in listed]
+        body["value"] = [instance.payload(workspace.id, workspace.location) for instance in listed]
         for instance in listed:
             instance.settle()
             if instance.changes_after_listing:
@@ -123,7 +123,7 @@ class Arm:
         instance = workspace.instances.get(match.group("name")) if workspace else None
         if instance is None:
             return arm_error(404, "NotFound", f"compute {match.group('name')} not found")
-        payload = instance.payload(workspace.id)
+        payload = instance.payload(workspace.id, workspace.location)
         instance.settle()
         return json_answer(200, payload)
 

@@ -15,12 +15,14 @@ import json
 import math
 import random
 import re
+import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
+from urllib.parse import urlparse
 
 import requests
 import responses
@@ -30,6 +32,7 @@ from fakeazure.contract import BindError
 from fakeazure.entra import TOKEN_SECONDS, Entra
 from fakeazure.history import RUNS_PAGE_SIZE, RunHistory
 from fakeazure.pipelines import Pipelines
+from fakeazure.prices import RetailPrices, default_rows, rows_for
 from fakeazure.state import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -141,11 +144,13 @@ class FakeAzure:
         self.faults: list[Fault] = []
         self.operations: dict[str, dict] = {}
         self.accepted: list[tuple[float, str, str, str]] = []  # (clock, subscription, instance, action) per 202
+        self.unresolvable: set[str] = set()  # host names that do not resolve (as without DNS)
         self._seen: dict[tuple[str, str], int] = {}
         self._chaos: tuple[float, int] | None = None
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests that were being answered at once
-        self.services = (Entra(self), Arm(self), Pipelines(self), RunHistory(self))
+        self.price_rows: list[dict] = default_rows()
+        self.services = (Entra(self), Arm(self), Pipelines(self), RunHistory(self), RetailPrices(self))
 
     # ----- seeding ------------------------------------------------------------------------------------------
     @property
@@ -167,6 +172,11 @@ class FakeAzure:
     def add_instance(self, name: str, state: str = "Running", tags: dict | None = None,
                      compute_type: str = "ComputeInstance") -> FakeInstance:
         return self.workspace.add_instance(name, state, tags, compute_type)
+
+    def add_vm_price(self, region: str, arm_sku: str, usd_per_hour: float, series: str = "Test",
+                     meter: str | None = None) -> None:
+        """A VM size's rows in the price list (its Linux pay-as-you-go price, and the decoys every size has)."""
+        self.price_rows += rows_for(region, arm_sku, series, meter or arm_sku.removeprefix("Standard_"), usd_per_hour)
 
     def deny_subscription(self, subscription: str) -> None:
         """The identity has no role in this subscription: listing its workspaces answers 403."""
@@ -250,6 +260,12 @@ class FakeAzure:
                 # Run history answers only on the host discovery names (a private-link workspace has its own).
                 self.unexpected.append(call)
                 raise UnexpectedRequest(f"the fake Azure has no route for {request.method} {request.url}")
+            host = urlparse(request.url).hostname
+            if host in self.unresolvable:
+                raise requests.ConnectionError(f"HTTPSConnectionPool(host='{host}', port=443): Max retries exceeded "
+                                               "(Caused by NameResolutionError(\"Failed to resolve "
+                                               f"'{host}' ([Errno -2] Name or service not known)\"))") \
+                    from socket.gaierror(socket.EAI_NONAME, "Name or service not known")
             fault = next((f for f in self.faults if f.applies(request.method, request.url)), None)
             if fault is not None:
                 fault.times -= 1

@@ -19,15 +19,15 @@ DEMO_ENDPOINT = "nightly-train"
 SECOND_SUBSCRIPTION = "44444444-4444-4444-4444-444444444444"
 DEMO_FLEET_SCOPES = f"/subscriptions/{SUBSCRIPTION},/subscriptions/{SECOND_SUBSCRIPTION}"
 DEMO_INSTANCES = (
-    # name, state, tags, compute type
-    ("ci-alice", "Running", {}, "ComputeInstance"),
-    ("ci-bob", "Running", {"owner": "bob"}, "ComputeInstance"),
-    ("gpu-carol", "JobRunning", {}, "ComputeInstance"),
-    ("ci-dan", "Stopped", {"autostart": "true"}, "ComputeInstance"),
-    ("ci-erin", "Starting", {}, "ComputeInstance"),
-    ("ci-frank", "Stopped", {}, "ComputeInstance"),
-    ("gpu-shared", "Running", {"autostop": "false"}, "ComputeInstance"),
-    ("cpu-cluster", "Running", {}, "AmlCompute"),
+    # name, state, tags, compute type, VM size (as ARM writes it)
+    ("ci-alice", "Running", {}, "ComputeInstance", "STANDARD_DS3_V2"),
+    ("ci-bob", "Running", {"owner": "bob"}, "ComputeInstance", "STANDARD_E4DS_V4"),
+    ("gpu-carol", "JobRunning", {}, "ComputeInstance", "STANDARD_NC6S_V3"),
+    ("ci-dan", "Stopped", {"autostart": "true"}, "ComputeInstance", "STANDARD_D4S_V3"),
+    ("ci-erin", "Starting", {}, "ComputeInstance", "STANDARD_DS3_V2"),
+    ("ci-frank", "Stopped", {}, "ComputeInstance", "STANDARD_DS3_V2"),
+    ("gpu-shared", "Running", {"autostop": "false"}, "ComputeInstance", "STANDARD_NC24ADS_A100_V4"),
+    ("cpu-cluster", "Running", {}, "AmlCompute", "STANDARD_DS3_V2"),
 )
 # subscription, resource group, workspace, kind, its instances
 DEMO_FLEET = (
@@ -47,8 +47,8 @@ def demo_azure() -> FakeAzure:
     first = fake.add_published_pipeline(f"{DEMO_ENDPOINT}-v1")
     second = fake.add_published_pipeline(f"{DEMO_ENDPOINT}-v2")
     fake.add_pipeline_endpoint(DEMO_ENDPOINT, {"0": first, "1": second}, default_version="1")
-    for name, state, tags, compute_type in DEMO_INSTANCES:
-        fake.add_instance(name, state, tags, compute_type)
+    for name, state, tags, compute_type, size in DEMO_INSTANCES:
+        fake.add_instance(name, state, tags, compute_type).vm_size = size
     for subscription, group, name, kind, instances in DEMO_FLEET:
         workspace = fake.add_workspace(subscription, group, name, kind=kind)
         for instance, state, tags in instances:

@@ -50,13 +50,15 @@ class FakeInstance:
     refusal: tuple[str, str] | None = None  # (code, message): refuse power actions with 400 in any state
     changes_after_listing: str | None = None  # someone moves it to this state right after a list reported it
     deleted_before_action: bool = False  # someone deletes it just before a power action reaches it
+    vm_size: str = "STANDARD_NC6S_V3"  # as ARM writes it: upper-cased
     stops: int = 0
     starts: int = 0
 
-    def payload(self, ws_id: str) -> dict:
+    def payload(self, ws_id: str, location: str = REGION) -> dict:
+        """The compute as ARM's Compute_List and Compute_Get answer it; it is in its workspace's region."""
         properties = {
             "computeType": self.compute_type,
-            "computeLocation": REGION,
+            "computeLocation": location,
             "provisioningState": "Succeeded",
             "description": None,
             "createdOn": "2026-01-05T09:00:00.000Z",
@@ -68,7 +70,7 @@ class FakeInstance:
         }
         if self.compute_type == "ComputeInstance":
             properties["properties"] = {
-                "vmSize": "STANDARD_NC6S_V3",
+                "vmSize": self.vm_size,
                 "state": self.state,
                 "applicationSharingPolicy": "Personal",
                 "sshSettings": {"sshPublicAccess": "Disabled", "adminUserName": "azureuser", "sshPort": 50000},
@@ -92,7 +94,7 @@ class FakeInstance:
             "id": f"{ws_id}/computes/{self.name}",
             "name": self.name,
             "type": "Microsoft.MachineLearningServices/workspaces/computes",
-            "location": REGION,
+            "location": location,
             "tags": self.tags or None,
             "properties": properties,
         }

@@ -40,7 +40,7 @@ class DeadlineReached(ComputeActionError):
 
 @dataclass(frozen=True)
 class Result:
-    """What happened to one instance this tick."""
+    """What happened to one instance this tick, and what it costs per hour while it runs (None: not known)."""
 
     workspace: WorkspaceRef
     name: str
@@ -48,6 +48,34 @@ class Result:
     action: str
     reason: str
     error: str = ""
+    vm_size: str = ""
+    region: str = ""
+    hourly_cost: float | None = None
+
+
+@dataclass(frozen=True)
+class Costs:
+    """How a tick prices what it acted on: the currency, and the regions whose prices it could not read (and why)."""
+
+    currency: str
+    unread: dict[str, str]  # region (lower case) -> `prices_unavailable` or `deadline`
+
+    def fields(self, results: list[Result], action: PowerAction, dry_run: bool) -> dict[str, str | int]:
+        """`<action>_hourly_cost=` (cents) and `currency=` for the instances acted on; `cost=partial unpriced=N` when
+        some prices are unknown, `cost=unknown reason=...` when none could be read."""
+        acted = [result for result in results if result.action == (action.dry if dry_run else action.done)]
+        priced = [result.hourly_cost for result in acted if result.hourly_cost is not None]
+        unread = [self.unread[result.region.lower()] for result in acted if result.hourly_cost is None
+                  and result.region.lower() in self.unread]
+        fields: dict[str, str | int] = {}
+        if acted and not priced and unread:
+            fields.update(cost="unknown", reason=unread[0], currency=self.currency)
+            return fields
+        fields[f"{action.dry if dry_run else action.done}_hourly_cost"] = f"{sum(priced):.2f}"
+        fields["currency"] = self.currency
+        if len(priced) < len(acted):
+            fields.update(cost="partial", unpriced=len(acted) - len(priced))
+        return fields
 
 
 @dataclass(frozen=True)
@@ -70,13 +98,16 @@ def compute_url(arm_url: str, workspace: WorkspaceRef, name: str, verb: str = ""
 
 
 def instances_of(page: dict, workspace: WorkspaceRef) -> list[Instance]:
-    """The compute instances of one list page (clusters, attached and inference computes left out)."""
+    """The compute instances of one list page (clusters, attached and inference computes left out), with the VM size
+    and region they bill as."""
     found = []
     for compute in page.get("value", []):
         properties = compute.get("properties") or {}
         if properties.get("computeType") == "ComputeInstance":
-            state = (properties.get("properties") or {}).get("state") or "Unknown"
-            found.append(Instance(compute["name"], state, dict(compute.get("tags") or {}), workspace.name))
+            details = properties.get("properties") or {}
+            region = compute.get("location") or properties.get("computeLocation") or workspace.location
+            found.append(Instance(compute["name"], details.get("state") or "Unknown", dict(compute.get("tags") or {}),
+                                  workspace.name, details.get("vmSize") or "", str(region or "")))
     return found
 
 
@@ -94,11 +125,14 @@ def _counts(results: list[Result], action: PowerAction) -> dict[str, int]:
 
 
 def report(results: list[Result], workspaces: list[WorkspaceRef], left: list[Left], action: PowerAction,
-           dry_run: bool, elapsed: float, throttled: int) -> None:
+           dry_run: bool, elapsed: float, throttled: int, costs: Costs | None, extra: dict[str, object]) -> None:
     """One line per instance and per scope or workspace left, one summary per workspace, one total for the tick."""
     for result in results:
         fields = {"name": result.name, "state": result.state, "action": result.action, "reason": result.reason,
-                  "workspace": result.workspace.name, "subscription": result.workspace.subscription}
+                  "workspace": result.workspace.name, "subscription": result.workspace.subscription,
+                  "vm_size": result.vm_size}
+        if result.hourly_cost is not None:
+            fields["hourly_cost"] = f"{result.hourly_cost:.4f}".rstrip("0").rstrip(".")
         if result.error:
             fields["error"] = result.error
         level = {"failed": logging.ERROR, "deferred": logging.WARNING}.get(result.action, logging.INFO)
@@ -109,11 +143,12 @@ def report(results: list[Result], workspaces: list[WorkspaceRef], left: list[Lef
     for workspace in workspaces:
         mine = [result for result in results if result.workspace == workspace]
         log.info(kv("compute_summary", workspace=workspace.name, subscription=workspace.subscription,
-                    **_counts(mine, action), dry_run=dry_run))
+                    **_counts(mine, action), **(costs.fields(mine, action, dry_run) if costs else {}), dry_run=dry_run))
     log.info(kv("compute_total", power=action.verb, workspaces=len(workspaces), **_counts(results, action),
                 failed_scopes=_count(left, "scope", "failed"), failed_workspaces=_count(left, "workspace", "failed"),
                 deferred_scopes=_count(left, "scope", "deferred"),
-                deferred_workspaces=_count(left, "workspace", "deferred"), throttled=throttled, dry_run=dry_run,
+                deferred_workspaces=_count(left, "workspace", "deferred"), throttled=throttled,
+                **(costs.fields(results, action, dry_run) if costs else {}), **extra, dry_run=dry_run,
                 elapsed_s=round(elapsed, 3)))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import datetime
 
 import azure.functions as func
 
@@ -19,7 +20,7 @@ from shared.functions import START_COMPUTE, STOP_COMPUTE, Function
 from shared.hostconfig import Deadline
 from shared.scopes import Scope
 from shared.selection import Rules
-from shared.settings import load_compute_settings
+from shared.settings import ConfigError, load_compute_settings, load_occurrences
 from shared.timers import open_tick, start_budget
 from shared.tokens import signed_in
 
@@ -36,16 +37,32 @@ def start_compute_tick(timer: func.TimerRequest, env: Mapping[str, str] | None =
 
 def compute_tick(function: Function, timer: func.TimerRequest, env: Mapping[str, str] | None) -> list[Result] | None:
     deadline = Deadline.of_invocation(clock.monotonic())
+    env = os.environ if env is None else env
     action = function.power.action
-    settings = load_compute_settings(os.environ if env is None else env, action.verb)
-    if open_tick(function.name, timer, settings.schedule, settings.local) is None:
+    settings = load_compute_settings(env, action.verb)
+    tick = open_tick(function.name, timer, settings.schedule, settings.local)
+    if tick is None:
         return None
     budget = start_budget(settings.azure, deadline)
     rules = Rules(action, settings.include, settings.exclude, settings.tag)
     azure = settings.azure
+    extra = _hours_to_start(env, tick.scheduled) if function is STOP_COMPUTE and settings.cost_currency else {}
     with signed_in(azure, budget) as tokens:
         client = ArmClient(azure.endpoints.resource_manager, tokens, budget)
         if settings.scopes:  # the fleet of AML_COMPUTE_SCOPES: each scope and workspace isolated
-            return power_tick(client, settings.scopes, rules, settings.dry_run, deadline, isolate=True)
-        scope = Scope(azure.subscription_id, azure.resource_group, azure.workspace_name)
-        return power_tick(client, [scope], rules, settings.dry_run, deadline)
+            scopes, isolate = settings.scopes, True
+        else:
+            scopes, isolate = [Scope(azure.subscription_id, azure.resource_group, azure.workspace_name)], False
+        return power_tick(client, scopes, rules, settings.dry_run, deadline, isolate, settings.cost_currency, extra)
+
+
+def _hours_to_start(env: Mapping[str, str], moment: datetime) -> dict[str, float]:
+    """How long what this stop tick stops stays off, if StartComputeTimer is scheduled: the hours to its next
+    occurrence (`hours_to_start=`, for the estimate of what a night saves)."""
+    if not (env.get(START_COMPUTE.schedule) or "").strip():
+        return {}
+    try:
+        following = load_occurrences(START_COMPUTE, env).following(moment)
+    except ConfigError:
+        return {}  # StartComputeTimer reports its own settings; the stop tick only goes without the figure
+    return {"hours_to_start": round((following - moment).total_seconds() / 3600, 1)} if following else {}

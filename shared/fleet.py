@@ -1,7 +1,8 @@
 """One compute tick across every workspace of its scopes: discover, list, act, all as small tasks on one fair pool.
 
 Each task makes one request (and sometimes a second of the other kind after a refusal): listing a page of a scope's
-workspaces (shared.arm), listing a page of a workspace's computes, and one power action per selected instance.
+workspaces (shared.arm), listing a page of a workspace's computes, one power action per selected instance, and, once
+every workspace is listed, one price query per region (shared.prices) beside the actions that are still going.
 Each runs as soon as the answer it follows from arrives, never workspace after workspace, on the lanes of
 shared.pacing and the threads of shared.fairpool, so a subscription ARM throttles waits alone. What the deadline
 leaves unstarted is reported as deferred; the next tick (power actions are idempotent) finishes it.
@@ -16,10 +17,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import requests
 
-from shared import clock
+from shared import clock, prices
 from shared.arm import (
     API_VERSION,
     ArmClient,
@@ -32,6 +34,7 @@ from shared.arm import (
 )
 from shared.compute import (
     ComputeListError,
+    Costs,
     Left,
     Result,
     compute_url,
@@ -47,7 +50,7 @@ from shared.logfmt import kv, shorten
 from shared.pacing import READ, WRITE, Lane
 from shared.retry import CALL_FAILURES, TransientHttpError, with_retries
 from shared.scopes import Scope
-from shared.selection import Decision, Rules, select
+from shared.selection import Decision, Instance, Rules, select
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +60,35 @@ MAX_IN_FLIGHT = 16
 class PowerTick:
     """What one tick has listed, decided and left, shared by its tasks."""
 
-    def __init__(self, client: ArmClient, rules: Rules, dry_run: bool, isolate: bool):
+    def __init__(self, client: ArmClient, rules: Rules, dry_run: bool, isolate: bool, currency: str | None):
         self.client = client
         self.rules = rules
         self.dry_run = dry_run
         self.isolate = isolate  # a fleet: a scope or workspace that cannot be listed is a failure, the rest goes on
+        self.currency = currency  # None: no prices (AML_COMPUTE_COST=false)
         self.results: list[Result] = []
         self.left: list[Left] = []
         self.listed: dict[str, WorkspaceRef] = {}
+        self.sizes: dict[str, set[str]] = {}  # region -> VM sizes listed there
+        self.unpriced: dict[str, str] = {}  # region -> why its prices are not known
+        self.listing = 0  # list tasks not done yet: when none are left, the prices are looked up
         self._lock = threading.Lock()
+
+    def listing_started(self) -> None:
+        with self._lock:
+            self.listing += 1
+
+    def listing_done(self, instances: Iterable[Instance] = ()) -> list[Task]:
+        """A list task is done; the price queries once it was the last one (for the sizes not known yet)."""
+        with self._lock:
+            for instance in instances:
+                if instance.vm_size and instance.region:
+                    self.sizes.setdefault(instance.region.lower(), set()).add(instance.vm_size)
+            self.listing -= 1
+            if self.listing or self.currency is None:
+                return []
+            return [PriceLookup(self, region, sorted(missing)) for region, sizes in sorted(self.sizes.items())
+                    if (missing := {size for size in sizes if prices.known(self.currency, region, size) is None})]
 
     def record(self, result: Result) -> None:
         with self._lock:
@@ -96,6 +119,7 @@ class ListScope:
         self.url = url or f"{tick.client.base_url}{scope.path}/providers/Microsoft.MachineLearningServices/" \
                           f"workspaces?api-version={API_VERSION}"
         self.lane: Lane = (scope.subscription.lower(), READ)
+        tick.listing_started()
 
     def run(self) -> list[Task]:
         try:
@@ -104,15 +128,15 @@ class ListScope:
                 raise ScopeListError(service_error(response))
         except CALL_FAILURES as error:
             self.tick.isolated("scope", self.scope.path, error, scope=self.scope.path)
-            return []
+            return self.tick.listing_done()
         page = response.json()
         found = workspaces_of(page)
         tasks: list[Task] = [ListComputes(self.tick, workspace) for workspace in self.tick.new_workspaces(found)]
         if page.get("nextLink"):
-            return [*tasks, ListScope(self.tick, self.scope, page["nextLink"], self.found + len(found))]
-        if self.tick.isolate:
+            tasks.append(ListScope(self.tick, self.scope, page["nextLink"], self.found + len(found)))
+        elif self.tick.isolate:
             log.info(kv("compute_scope", scope=self.scope.path, action="listed", workspaces=self.found + len(found)))
-        return tasks
+        return tasks + self.tick.listing_done()
 
 
 class ListComputes:
@@ -122,6 +146,7 @@ class ListComputes:
         self.tick, self.workspace = tick, workspace
         self.url = url or computes_url(tick.client.base_url, workspace)
         self.lane: Lane = (workspace.subscription.lower(), READ)
+        tick.listing_started()
 
     def run(self) -> list[Task]:
         tick, workspace = self.tick, self.workspace
@@ -137,26 +162,33 @@ class ListComputes:
         except CALL_FAILURES as error:
             tick.isolated("workspace", workspace.id, error, workspace=workspace.name,
                           subscription=workspace.subscription)
-            return []
+            return tick.listing_done()
         page = response.json()
+        instances = instances_of(page, workspace)
+        by_name = {instance.name: instance for instance in instances}
         tasks: list[Task] = []
-        for decision in select(instances_of(page, workspace), tick.rules):
+        for decision in select(instances, tick.rules):
+            instance = by_name[decision.name]
             if decision.action == "skip":
-                tick.record(Result(workspace, decision.name, decision.state, "skipped", decision.reason))
+                tick.record(result_of(workspace, instance, "skipped", decision.reason))
             elif tick.dry_run:
-                tick.record(Result(workspace, decision.name, decision.state, tick.rules.action.dry, decision.reason))
+                tick.record(result_of(workspace, instance, tick.rules.action.dry, decision.reason))
             else:
-                tasks.append(Power(tick, workspace, decision))
+                tasks.append(Power(tick, workspace, instance, decision))
         if page.get("nextLink"):
             tasks.append(ListComputes(tick, workspace, page["nextLink"]))
-        return tasks
+        return tasks + tick.listing_done(instances)
+
+
+def result_of(workspace: WorkspaceRef, instance: Instance, action: str, reason: str, error: str = "") -> Result:
+    return Result(workspace, instance.name, instance.state, action, reason, error, instance.vm_size, instance.region)
 
 
 class Power:
     """The power action for one selected instance: POST it; after a refusal, read the instance and judge."""
 
-    def __init__(self, tick: PowerTick, workspace: WorkspaceRef, decision: Decision):
-        self.tick, self.workspace, self.decision = tick, workspace, decision
+    def __init__(self, tick: PowerTick, workspace: WorkspaceRef, instance: Instance, decision: Decision):
+        self.tick, self.workspace, self.instance, self.decision = tick, workspace, instance, decision
         self.refusal = ""  # the service's answer to the POST, once refused: the instance is read next
         self.uncertain = False  # an attempt ended without an answer (5xx, dropped): the service may have acted
 
@@ -165,7 +197,7 @@ class Power:
         return self.workspace.subscription.lower(), READ if self.refusal else WRITE
 
     def result(self, action: str, reason: str, error: str = "") -> Result:
-        return Result(self.workspace, self.decision.name, self.decision.state, action, reason, error)
+        return result_of(self.workspace, self.instance, action, reason, error)
 
     def run(self) -> list[Task]:
         try:
@@ -212,8 +244,36 @@ class Power:
         return self.result("deferred", "deadline")
 
 
+class PriceLookup:
+    """One query of the public price list for the VM sizes of one region (never fails the tick)."""
+
+    lane: Lane = ("prices.azure.com", READ)
+
+    def __init__(self, tick: PowerTick, region: str, sizes: list[str]):
+        self.tick, self.region, self.sizes = tick, region, sizes
+
+    def run(self) -> list[Task]:
+        try:
+            prices.look_up(self.region, self.sizes, self.tick.currency)
+        except prices.PricesUnavailable as error:
+            self.tick.unpriced[self.region] = "prices_unavailable"
+            log.warning(kv("compute_prices", region=self.region, action="failed", reason="prices_unavailable",
+                           error=str(error)))
+        return []
+
+
+def _priced(results: list[Result], currency: str | None) -> list[Result]:
+    """Each result with its hourly cost, where this process knows its size's price."""
+    if currency is None:
+        return results
+    return [replace(result, hourly_cost=known.price) if (known := prices.known(currency, result.region,
+                                                                              result.vm_size)) else result
+            for result in results]
+
+
 def power_tick(client: ArmClient, scopes: Sequence[Scope], rules: Rules, dry_run: bool, deadline: Deadline,
-               isolate: bool = False) -> list[Result]:
+               isolate: bool = False, currency: str | None = None,
+               extra: dict[str, object] | None = None) -> list[Result]:
     """Discover the scopes' workspaces, list each, act on the selected instances: all in one fair pool.
 
     With `isolate` (a fleet), a scope or workspace that cannot be listed is logged and counted, and the rest goes
@@ -221,7 +281,7 @@ def power_tick(client: ArmClient, scopes: Sequence[Scope], rules: Rules, dry_run
     anything failed, or if the deadline left work for the next tick.
     """
     started = clock.monotonic()
-    tick = PowerTick(client, rules, dry_run, isolate)
+    tick = PowerTick(client, rules, dry_run, isolate, currency)
     first: list[Task] = []
     for scope in scopes:
         if scope.workspace:  # a workspace id needs no discovery
@@ -232,17 +292,23 @@ def power_tick(client: ArmClient, scopes: Sequence[Scope], rules: Rules, dry_run
     for task in FairPool(client.pacing, MAX_IN_FLIGHT, deadline).run(first):
         if isinstance(task, Power):
             tick.record(task.deferred())
+        elif isinstance(task, PriceLookup):
+            tick.unpriced[task.region] = "deadline"
         elif isinstance(task, ListComputes):
             tick.left.append(Left("workspace", task.workspace.id, "deferred"))
         else:
             tick.left.append(Left("scope", task.scope.path, "deferred"))
-    tick.results.sort(key=lambda item: (item.workspace.subscription, item.workspace.name.lower(), item.name.lower()))
+    if tick.listing and currency:  # the deadline came before the listing ended: no price was looked up
+        tick.unpriced.update(dict.fromkeys(tick.sizes, "deadline"))
+    results = sorted(_priced(tick.results, currency),
+                     key=lambda item: (item.workspace.subscription, item.workspace.name.lower(), item.name.lower()))
     # A summary for every workspace that was listed, even in part; none for one that failed or was never reached.
-    seen = {result.workspace.key for result in tick.results}
+    seen = {result.workspace.key for result in results}
     unread = {item.name.lower() for item in tick.left if item.action == "failed" or item.name.lower() not in seen}
     reported = sorted((ws for ws in tick.listed.values() if ws.key not in unread),
                       key=lambda ws: (ws.subscription, ws.name.lower()))
-    report(tick.results, reported, tick.left, rules.action, dry_run, clock.monotonic() - started,
-           client.pacing.throttled)
-    raise_if_incomplete(tick.results, tick.left, rules.action, deadline.describe())
-    return tick.results
+    costs = Costs(currency, tick.unpriced) if currency else None
+    report(results, reported, tick.left, rules.action, dry_run, clock.monotonic() - started, client.pacing.throttled,
+           costs, extra or {})
+    raise_if_incomplete(results, tick.left, rules.action, deadline.describe())
+    return results

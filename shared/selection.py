@@ -47,6 +47,8 @@ class Instance:
     state: str
     tags: Mapping[str, str] = field(default_factory=dict)
     workspace: str = ""
+    vm_size: str = ""
+    region: str = ""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from shared.hostconfig import HOST_JSON, function_timeout
 from shared.localtime import LocalSchedule
 from shared.occurrences import Occurrences
 from shared.parameters import problems as template_problems
+from shared.prices import CURRENCIES
 from shared.redact import shape
 from shared.schedule import validate
 from shared.scopes import Scope
@@ -96,6 +97,7 @@ class ComputeSettings:
     tag: tuple[str, str]  # stop: the exempting tag; start: the opt-in tag
     dry_run: bool
     scopes: tuple[Scope, ...] = ()  # empty: the one AML_* workspace
+    cost_currency: str | None = "USD"  # the currency the tick prices what it acted on in; None: no prices
 
 
 def _schedules(reader: SettingReader, function: Function, now: datetime | None) -> tuple[str, LocalSchedule | None]:
@@ -279,6 +281,16 @@ def load_compute_settings(env: Mapping[str, str], action: str = "stop", now: dat
         tag=_read_tag(reader, names.tag, names.action.default_tag),
         dry_run=reader.boolean(names.dry_run, False),
         scopes=scopes,
+        cost_currency=_read_currency(reader) if reader.boolean("AML_COMPUTE_COST", True) else None,
     )
     reader.fail_if_any()
     return settings
+
+
+def _read_currency(reader: SettingReader) -> str:
+    value = (reader.optional("AML_COMPUTE_COST_CURRENCY") or "USD").upper()
+    if value not in CURRENCIES:
+        reader.problems.append(f"AML_COMPUTE_COST_CURRENCY={value!r} is not valid: expected a currency the Azure "
+                               f"Retail Prices API offers: {', '.join(CURRENCIES)}")
+        return "USD"
+    return value

@@ -209,3 +209,21 @@ def test_fleet_discovery_is_the_arm_workspace_list_by_subscription_and_by_resour
         f"{ARM}/subscriptions/{other}/resourceGroups/rg-prod/providers/Microsoft.MachineLearningServices/workspaces"
         "?api-version=2024-04-01"])
     assert all(call.body is None for call in fake.requests_to(r"/workspaces\?", "GET"))
+
+
+def test_the_price_query_is_the_retail_prices_apis_filter(fake, settings, timer):
+    """Azure Retail Prices REST API overview (Microsoft Learn): GET https://prices.azure.com/api/retail/prices with
+    `$filter` over serviceName, priceType, armRegionName and armSkuName (`eq`, `and`, `or`, parentheses), no sign-in,
+    `currencyCode='EUR'` for another currency; no api-version, so the values match whatever their case."""
+    fake.add_instance("ci-a", "Running")
+    fake.add_instance("ci-b", "Running").vm_size = "STANDARD_DS3_V2"
+    settings(AML_COMPUTE_COST_CURRENCY="EUR")
+
+    stop_compute_timer(timer)
+
+    call = only(fake.requests_to("prices.azure.com"))
+    assert call.method == "GET" and call.body is None
+    assert call.url == ("https://prices.azure.com/api/retail/prices?$filter=serviceName%20eq%20'Virtual%20Machines'"
+                        "%20and%20priceType%20eq%20'Consumption'%20and%20armRegionName%20eq%20'westeurope'%20and%20("
+                        "armSkuName%20eq%20'STANDARD_DS3_V2'%20or%20armSkuName%20eq%20'STANDARD_NC6S_V3')"
+                        "&currencyCode='EUR'")

@@ -123,6 +123,7 @@ def normal(line: str, volatile: bool) -> str:
         return line.rstrip()
     line = UUID.sub("<id>", INSTANT.sub("<time>", line.rstrip()))
     line = re.sub(r"\bin \d+\.\d\d s\b", "in <s> s", line)
+    line = re.sub(r"hours_to_start=[\d.]+", "hours_to_start=<h>", line)  # depends on today's weekday
     return re.sub(r"elapsed_s=[\d.]+", "elapsed_s=<s>", line)
 
 

@@ -175,3 +175,47 @@ def test_an_expired_token_of_the_fake_answers_401(fake):
     fake.clock = lambda: 10**9
     answer = requests.get(url, headers=headers)
     assert answer.status_code == 401 and answer.json()["error"]["code"] == "ExpiredAuthenticationToken"
+
+
+PRICES = "https://prices.azure.com/api/retail/prices"
+VM_FILTER = "serviceName eq 'Virtual Machines' and armRegionName eq 'westeurope'"
+
+
+def test_the_price_list_needs_no_token_and_filters_with_eq_and_or_parentheses(fake):
+    answer = requests.get(PRICES, params={"$filter": f"{VM_FILTER} and (armSkuName eq 'Standard_DS3_v2' or "
+                                                     "armSkuName eq 'Standard_D4s_v3')"}).json()
+
+    assert {item["armSkuName"] for item in answer["Items"]} == {"Standard_DS3_v2", "Standard_D4s_v3"}
+    assert {item["type"] for item in answer["Items"]} == {"Consumption", "DevTestConsumption", "Reservation"}
+    assert {item["productName"] for item in answer["Items"]} >= {"Virtual Machines DSv2 Series",
+                                                                 "Virtual Machines DSv2 Series Windows"}
+    assert answer["NextPageLink"] is None and answer["Count"] == len(answer["Items"]) == 14
+
+
+def test_price_filter_values_are_case_sensitive_from_2023_01_01_preview(fake):
+    upper = f"{VM_FILTER} and armSkuName eq 'STANDARD_DS3_V2'"
+
+    before = requests.get(PRICES, params={"$filter": upper}).json()
+    after = requests.get(PRICES, params={"$filter": upper, "api-version": "2023-01-01-preview"}).json()
+
+    assert before["Count"] == 7 and after["Count"] == 0
+
+
+def test_the_price_list_pages_by_100_with_next_page_link_and_converts_currencies(fake):
+    for n in range(20):
+        fake.add_vm_price("westeurope", f"Standard_Test{n}", 1.0)
+    first = requests.get(PRICES, params={"$filter": VM_FILTER, "currencyCode": "'EUR'"}).json()
+    second = requests.get(first["NextPageLink"]).json()
+
+    assert first["Count"] == 100 and second["NextPageLink"] is None and second["Count"] == 35 + 140 - 100
+    assert "$skip=100" in first["NextPageLink"] and "currencyCode='EUR'" in first["NextPageLink"]
+    assert {item["currencyCode"] for item in first["Items"] + second["Items"]} == {"EUR"}
+
+
+@pytest.mark.parametrize("bad", ["armSkuName ne 'x'", "armSkuName eq x", "(armSkuName eq 'x'", "nosuch eq 'x'"])
+def test_a_price_filter_outside_the_subset_answers_400(fake, bad):
+    assert requests.get(PRICES, params={"$filter": bad}).status_code == 400
+
+
+def test_an_unsupported_currency_answers_400(fake):
+    assert requests.get(PRICES, params={"currencyCode": "'XYZ'"}).status_code == 400

@@ -76,7 +76,8 @@ def test_the_instance_line_names_its_workspace_and_subscription(fleet, settings,
 
     found = {(line["workspace"], line["name"]): line for line in fields(logs, "compute")}
     assert found[("ws-prod", "ci-a")] == {"name": "ci-a", "state": "Running", "action": "stopped", "reason": "running",
-                                          "workspace": "ws-prod", "subscription": SUB_B}
+                                          "workspace": "ws-prod", "subscription": SUB_B, "vm_size": "STANDARD_NC6S_V3",
+                                          "hourly_cost": "3.366"}
     assert found[("ws-prod", "keep")]["reason"] == "exempt_tag"
 
 

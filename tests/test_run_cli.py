@@ -22,7 +22,9 @@ from shared.schedule import validate
 from tests.conftest import APP_PREFIXES, BASE_SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
-WS_FIELDS = " workspace=ws-demo subscription=33333333-3333-3333-3333-333333333333"
+# The workspace, and the VM size with its hourly price from the fake's price list.
+WS_FIELDS = (" workspace=ws-demo subscription=33333333-3333-3333-3333-333333333333 vm_size=STANDARD_NC6S_V3 "
+             "hourly_cost=3.366")
 HEADER = re.compile(r'^StopComputeTimer: schedule %STOP_COMPUTE_SCHEDULE% = "0 25 21 \* \* \*" '
                     r"\(at 21:25:00 UTC every day\); firing the tick of \d{4}-\d\d-\d\dT21:25:00Z$")
 
@@ -403,8 +405,11 @@ def test_cli_emulator_stop_compute(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert HEADER.match(lines[0])
-    assert f"INFO shared.compute: compute name=ci-alice state=Running action=stopped reason=running{WS_FIELDS}" in lines
-    assert f"INFO shared.compute: compute name=ci-bob state=Running action=stopped reason=running{WS_FIELDS}" in lines
+    workspace = " workspace=ws-demo subscription=33333333-3333-3333-3333-333333333333"
+    assert (f"INFO shared.compute: compute name=ci-alice state=Running action=stopped reason=running{workspace} "
+            "vm_size=STANDARD_DS3_V2 hourly_cost=0.293") in lines
+    assert (f"INFO shared.compute: compute name=ci-bob state=Running action=stopped reason=running{workspace} "
+            "vm_size=STANDARD_E4DS_V4 hourly_cost=0.317") in lines
     assert any(line.startswith("INFO shared.compute: compute_summary ") for line in lines)
     assert "emulator: compute ci-bob: Running -> Stopping" in lines
     assert re.fullmatch(r"invocation succeeded: StopComputeTimer in \d+\.\d\d s", lines[-1])

@@ -42,7 +42,8 @@ def test_running_instances_are_stopped_and_every_other_state_is_left_alone(fake,
     assert after == {f"ci-{state.lower()}": state for state in ALL_STATES if state != "Running"}
     lines = compute_lines(logs)
     assert lines["ci-running"] == {"name": "ci-running", "state": "Running", "action": "stopped", "reason": "running",
-                                   "workspace": "ws-demo", "subscription": "33333333-3333-3333-3333-333333333333"}
+                                   "workspace": "ws-demo", "subscription": "33333333-3333-3333-3333-333333333333",
+                                   "vm_size": "STANDARD_NC6S_V3", "hourly_cost": "3.366"}
     assert lines["ci-jobrunning"]["action"] == "skipped" and lines["ci-jobrunning"]["reason"] == "job_running"
     assert lines["ci-jobrunning"]["state"] == "JobRunning"
     assert len(lines) == len(ALL_STATES)
@@ -248,8 +249,10 @@ def test_request_count_for_50_instances_with_20_running_is_k_plus_2(fake, settin
 
     stop_compute_timer(timer)
 
-    # the token, one list page, one stop per Running instance: no SDK, so no discovery, subscriptions or workspace
-    assert len(fake.requests) == 20 + 2, fake.requests
+    # the token, one list page, one stop per Running instance: no SDK, so no discovery, subscriptions or workspace;
+    # and beside them one query of the public price list
+    assert len(fake.requests) == 20 + 2 + 1, fake.requests
+    assert len(fake.requests_to("prices.azure.com")) == 1
     assert len(fake.requests_to("/stop", "POST")) == 20
     assert not fake.requests_to(r"/computes/ci-", "GET"), "no per-instance GET: the list carries the state"
 
