@@ -40,9 +40,15 @@ DEMO_FLEET = (
 )
 
 
-def demo_azure() -> FakeAzure:
-    """The demo: ws-demo with pipelines and mixed computes, and the rest of a two-subscription fleet."""
+def demo_azure(named: dict[str, set[str]] | None = None) -> FakeAzure:
+    """The demo: ws-demo with pipelines and mixed computes, and the rest of a two-subscription fleet; plus a
+    published pipeline or pipeline endpoint for every one `named` names (by its pipelines.json key)."""
     fake = FakeAzure()
+    named = named or {}
+    for pipeline_id in sorted(named.get("pipeline_id", ())):
+        fake.add_published_pipeline(f"demo-{pipeline_id[:8]}", pipeline_id=pipeline_id)
+    for name in sorted(named.get("pipeline_endpoint", set()) - {DEMO_ENDPOINT}):
+        fake.add_pipeline_endpoint(name, {"0": fake.add_published_pipeline(f"{name}-v0")})
     fake.add_published_pipeline(DEMO_PIPELINE)
     first = fake.add_published_pipeline(f"{DEMO_ENDPOINT}-v1")
     second = fake.add_published_pipeline(f"{DEMO_ENDPOINT}-v2")
@@ -64,9 +70,26 @@ def demo_azure() -> FakeAzure:
     return fake
 
 
+def demo_identity(fake: FakeAzure) -> dict[str, str]:
+    """Who signs in and which workspace, in the demo: its service principal and ws-demo."""
+    keep = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AML_SUBSCRIPTION_ID", "AML_RESOURCE_GROUP", "AML_WORKSPACE_NAME")
+    return {**{name: app_settings()[name] for name in keep}, "AZURE_CLIENT_SECRET": fake.secret,
+            "AML_CLOUD": "AzureCloud"}
+
+
+def demo_defaults(named_target: bool) -> dict[str, str]:
+    """The demo's behaviour settings, for what a configuration leaves unset: the functions' schedules, and the demo
+    endpoint unless the configuration names a target of its own (or has pipelines.json)."""
+    from shared import jobs
+
+    schedules = {name: value for name, value in app_settings().items() if name.endswith("_SCHEDULE")}
+    if named_target or jobs.JOBS_FILE.exists():
+        return schedules
+    return {**schedules, "RUN_PIPELINE_ENDPOINT_NAME": DEMO_ENDPOINT}
+
+
 def demo_settings(fake: FakeAzure) -> dict[str, str]:
     """App settings that point the app at `fake`: its service principal, workspace and pipeline endpoint."""
     if DEMO_ENDPOINT not in fake.endpoints:
         raise ValueError(f"the fake has no pipeline endpoint {DEMO_ENDPOINT!r}: build it with demo_azure()")
-    return {**app_settings(), "AZURE_CLIENT_SECRET": fake.secret, "AML_CLOUD": "AzureCloud",
-            "RUN_PIPELINE_ENDPOINT_NAME": DEMO_ENDPOINT}
+    return {**app_settings(), **demo_identity(fake), "RUN_PIPELINE_ENDPOINT_NAME": DEMO_ENDPOINT}

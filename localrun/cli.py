@@ -5,12 +5,14 @@
     python -m localrun StopComputeTimer --emulator           # a fake Azure: no settings, no network
     python -m localrun RunPipelineTimer --tick 2027-01-14T03:00:00Z
     python -m localrun RunPipelineTimer --from 2027-01-15T00:00:00Z --to 2027-01-18T12:00:00Z [--max 31]
+    python -m localrun RunPipelineTimer --job nightly-train [--tick TIME | --from A --to B]   # one pipelines.json job
 
 The app settings come from the `Values` of local.settings.json; a variable already set in the environment wins,
 as with Core Tools. The schedule is read from the function's function.json and checked before any network call,
 then the function's own `main` is called with a `TimerRequest` decoded from the host's JSON payload for the latest
 occurrence of the schedule (of the local schedule, when the function's time-zone setting is set). `--tick` and
-`--from/--to` re-run and backfill RunPipelineTimer's occurrences (localrun.backfill).
+`--from/--to` re-run and backfill RunPipelineTimer's occurrences, of one pipelines.json job with `--job`
+(localrun.backfill). `--emulator` runs the same settings against the fake Azure (localrun.emulator).
 
 Output: the function's log lines go to stdout as `LEVEL logger: message` (INFO for the app, WARNING for the SDKs),
 followed by one result line, `invocation succeeded ...` or `invocation failed: <ExceptionType>: <message>`.
@@ -25,11 +27,12 @@ import os
 from collections.abc import Callable
 from datetime import timedelta
 
-from localrun.backfill import backfill, rerun
+from localrun.backfill import backfill, latest, rerun
 from localrun.console import EXIT_FAILED, EXIT_SETUP, SetupError, note, say
 from localrun.emulator import run_emulated
 from localrun.invoke import functions, invoke, timer_binding, timer_request
 from localrun.settings_file import SETTINGS_FILE, local_settings, patched_environ
+from shared.functions import RUN_PIPELINE
 
 PROG = "python -m localrun"
 
@@ -42,10 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else EXIT_SETUP
     try:
         fire = _chosen(args)
-        if args.emulator:
-            return run_emulated(args.function, fire)
         with patched_environ(local_settings(args.settings)):
-            return fire(None)
+            return run_emulated(args.function, fire) if args.emulator else fire(None)
     except SetupError as error:
         note(f"error: {error}")
         return EXIT_SETUP
@@ -53,18 +54,22 @@ def main(argv: list[str] | None = None) -> int:
 
 def _chosen(args: argparse.Namespace) -> Callable[[Callable[[], None] | None], int]:
     """What to fire: the latest tick, one given tick, or a window of ticks."""
-    replaying = args.tick or args.start or args.end
-    if replaying and args.function != "RunPipelineTimer":
-        raise SetupError("--tick and --from/--to re-run RunPipelineTimer's occurrences; the compute functions act "
-                         "on the present state, so run them without a tick")
+    replaying = args.tick or args.start or args.end or args.job
+    if replaying and args.function != RUN_PIPELINE.name:
+        raise SetupError("--tick and --from/--to re-run RunPipelineTimer's occurrences (and --job names one of its "
+                         "pipelines.json jobs); the compute functions act on the present state, so run them without a "
+                         "tick")
     if (args.start is None) != (args.end is None):
         raise SetupError("--from and --to go together: the window's first and last time")
     if args.most is not None and args.start is None:
         raise SetupError("--max limits a backfill: use it with --from and --to")
     if args.tick:
-        return lambda epilogue: rerun(args.tick, epilogue)
+        return lambda epilogue: rerun(args.tick, args.job, epilogue)
     if args.start:
-        return lambda epilogue: backfill(args.start, args.end, 31 if args.most is None else args.most, epilogue)
+        return lambda epilogue: backfill(args.start, args.end, 31 if args.most is None else args.most, args.job,
+                                         epilogue)
+    if args.job:
+        return lambda epilogue: latest(args.job, epilogue)
     return lambda epilogue: _tick(args.function, args.past_due, epilogue)
 
 
@@ -77,13 +82,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("function", metavar="FUNCTION", type=_function_name,
                         help=f"the function folder: {', '.join(functions())}")
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--settings", metavar="PATH",
+    parser.add_argument("--settings", metavar="PATH",
                         help=f"read app settings from this file's Values (default: ./{SETTINGS_FILE}); "
                         "variables already set in the environment win")
-    source.add_argument("--emulator", action="store_true",
-                        help="run against a local fake Azure with a demo workspace (needs requirements-dev.txt; "
-                        "no settings, no network)")
+    parser.add_argument("--emulator", action="store_true",
+                        help="run your settings against a local fake Azure with a demo workspace, as its identity "
+                        "(needs requirements-dev.txt; no network)")
     parser.add_argument("--past-due", action="store_true", help="fire the tick as past due (IsPastDue=true)")
     when = parser.add_mutually_exclusive_group()
     when.add_argument("--tick", metavar="TIME", help="RunPipelineTimer: run this occurrence (ISO 8601, e.g. "
@@ -92,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
                       "from this time (with --to) that have no run of this app yet, oldest first")
     parser.add_argument("--to", dest="end", metavar="TIME", help="the backfill window's last time (inclusive)")
     parser.add_argument("--max", dest="most", type=_count, metavar="N", help="submit at most N runs (default 31)")
+    parser.add_argument("--job", metavar="NAME", help="RunPipelineTimer with pipelines.json: only this job (its "
+                        "latest occurrence, or --tick, or --from/--to)")
     return parser
 
 
@@ -125,7 +131,6 @@ def _occurrences(function: str, schedule):
 def _tick(function: str, past_due: bool, epilogue: Callable[[], None] | None = None) -> int:
     """Check the schedule, fire one invocation for its latest occurrence; returns the exit status."""
     from shared.clock import now, stamp
-    from shared.functions import RUN_PIPELINE
     from shared.schedule import ScheduleError, resolve_settings, validate
 
     binding, expression = timer_binding(function)

@@ -1,14 +1,19 @@
-"""`--emulator`: the same tick against the demo workspace of the fake Azure, with no settings and no network.
+"""`--emulator`: the user's own configuration, ticked against the demo of the fake Azure, with no network.
 
-The demo's settings replace every app setting of the environment (so a developer's real settings never reach the
-fake, and the fake's never reach Azure), HOME is a throw-away folder (the SDK writes ~/.azureml there), and
-`responses` answers every request from `fakeazure`. One setting of the environment is kept: AML_COMPUTE_SCOPES, so
-the compute functions can be tried on the demo's two-subscription fleet (fakeazure.demo.DEMO_FLEET_SCOPES).
+Only who signs in and which workspace change: the identity and workspace settings (AZURE_*, AML_SUBSCRIPTION_ID,
+AML_RESOURCE_GROUP, AML_WORKSPACE_NAME, AML_CLOUD, and the host's IDENTITY_*/MSI_* endpoints) are the demo's, so a
+developer's real identity never reaches the fake and the fake's never reaches Azure. Every behaviour setting stays
+the user's (schedules, zones, parameters, pipelines.json, include/exclude, dry run, tags, skip and wait, scopes); a
+function's schedule the user has not set is the demo's, and without any pipeline target the demo's endpoint is
+submitted. The demo workspace holds a published pipeline, pipeline endpoint or batch endpoint for every one the
+configuration names. HOME is a throw-away folder (the SDK writes ~/.azureml there), and `responses` answers every
+request from `fakeazure`.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import sys
 import tempfile
@@ -19,9 +24,28 @@ from localrun.invoke import ROOT
 from localrun.settings_file import patched_environ
 
 DEV_REQUIREMENTS = "python -m pip install -r requirements-dev.txt"
-# Settings the app (or the SDK) reads: in emulator mode none of the developer's own may reach the fake.
-APP_PREFIXES = ("AZURE_", "AZUREML_", "AML_", "RUN_PIPELINE_", "STOP_COMPUTE_", "START_COMPUTE_", "IDENTITY_",
-                "MSI_")
+# Who signs in and which workspace: the demo's in emulator mode (the environment's are put back afterwards).
+IDENTITY_SETTINGS = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AML_SUBSCRIPTION_ID",
+                     "AML_RESOURCE_GROUP", "AML_WORKSPACE_NAME", "AML_CLOUD")
+HOST_IDENTITY_PREFIXES = ("IDENTITY_", "MSI_", "AZUREML_")
+
+
+def named_targets() -> dict[str, set[str]]:
+    """Every pipeline the configuration names, by the pipelines.json key of its kind (the file read as it is: the
+    tick itself reports what is wrong with it)."""
+    from shared import jobs
+    from shared.targets import KINDS
+
+    found = {kind.key: {os.environ[kind.setting].strip()} for kind in KINDS if os.environ.get(kind.setting, "").strip()}
+    try:
+        document = json.loads(jobs.JOBS_FILE.read_text(encoding="utf-8-sig")) if jobs.JOBS_FILE.exists() else {}
+    except (OSError, ValueError):
+        document = {}
+    for entry in document.get("pipelines") or [] if isinstance(document, dict) else []:
+        for kind in KINDS:
+            if isinstance(entry, dict) and isinstance(entry.get(kind.key), str):
+                found.setdefault(kind.key, set()).add(entry[kind.key])
+    return found
 
 
 def run_emulated(function: str, fire: Callable[[Callable[[], None]], int]) -> int:
@@ -32,25 +56,28 @@ def run_emulated(function: str, fire: Callable[[Callable[[], None]], int]) -> in
     if missing:
         raise SetupError(f"--emulator needs the development tools ({', '.join(missing)} not found): run "
                          f"{DEV_REQUIREMENTS}")
-    own = {name: None for name in os.environ if name.upper().startswith(APP_PREFIXES)}
-    scopes = os.environ.get("AML_COMPUTE_SCOPES", "").strip()
-    # HOME changes before the SDK is first imported (fakeazure imports its models): azureml fixes its ~/.azureml
-    # paths (discovery cache, auth) at import time. In a process that imported it earlier (the tests), those
-    # paths stay where they were.
+    removed = {name: None for name in os.environ if name in IDENTITY_SETTINGS or name.startswith(
+        HOST_IDENTITY_PREFIXES)}
+    # HOME changes before the SDK is first imported (a v1 pipeline tick imports it): azureml fixes its ~/.azureml
+    # paths (discovery cache, auth) at import time. In a process that imported it earlier (the tests), those paths
+    # stay where they were.
     with (tempfile.TemporaryDirectory(prefix="aml-timer-emulator-", ignore_cleanup_errors=True) as home,
-          patched_environ({**own, "HOME": home, "USERPROFILE": home})):
+          patched_environ({**removed, "HOME": home, "USERPROFILE": home})):
         import responses
 
-        from fakeazure.demo import demo_azure, demo_settings
+        from fakeazure.demo import demo_azure, demo_defaults, demo_identity
         from shared import warm
 
-        fake = demo_azure()
-        with (patched_environ({**demo_settings(fake), **({"AML_COMPUTE_SCOPES": scopes} if scopes else {})}),
+        targets = named_targets()
+        fake = demo_azure(targets)
+        defaults = {name: value for name, value in demo_defaults(bool(targets)).items() if not os.environ.get(name)}
+        fleet = bool(os.environ.get("AML_COMPUTE_SCOPES", "").strip())
+        with (patched_environ({**defaults, **demo_identity(fake)}),
               responses.RequestsMock(assert_all_requests_are_fired=False) as wire):
             fake.install(wire)
             warm.forget()  # a connection from an earlier tick in this process would bypass the fake
             try:
-                return fire(_summary(function, fake, fleet=bool(scopes)))
+                return fire(_summary(function, fake, fleet))
             finally:
                 warm.forget()  # and the fake's connection must not outlive the emulator
 

@@ -246,6 +246,22 @@ def host_schedule_for(local: LocalSchedule, start: datetime, years: int = 3) -> 
     return HostPlan(host, offsets, _firings_per_occurrence(host, local, start))
 
 
+def cover(schedules: list[Schedule]) -> Schedule:
+    """The tightest six-field NCRONTAB that fires at every firing of each schedule: the union of each field (NCRONTAB
+    is a cross product, so no single expression can be tighter)."""
+    fields = [set().union(*(getattr(schedule, name) for schedule in schedules))
+              for name in ("seconds", "minutes", "hours", "days", "months", "days_of_week")]
+    return parse(" ".join([_field(fields[0], 0, 59), _field(fields[1], 0, 59), _field(fields[2], 0, 23),
+                           _field(fields[3], 1, 31), _field(fields[4], 1, 12), _field(fields[5], 0, 6, _DAY_NAMES)]))
+
+
+def firings_per_day(schedule: Schedule, start: datetime, days: int = 364) -> float:
+    """How often the schedule fires on an average day of the coming 52 weeks."""
+    first = as_utc(start).date()
+    return len(schedule.seconds_of_day()) * sum(schedule.date_matches(first + timedelta(days=n))
+                                                for n in range(days)) / days
+
+
 def _field(values: set[int], low: int, high: int, names: tuple[str, ...] = ()) -> str:
     """One NCRONTAB field: `*` when every value is there, else a comma list with runs of three or more as ranges."""
     if values == set(range(low, high + 1)):

@@ -1,27 +1,136 @@
-"""RunPipelineTimer, each tick: read its settings, act on its tick, submit through the SDK v1's pipelines service."""
+"""RunPipelineTimer, each tick: the jobs due at it (pipelines.json's, or the RUN_PIPELINE_* settings' one), each
+submitted exactly once, isolated from the others; then the waits a job asks for; one summary line.
+
+Single-pipeline mode behaves as it always did: its local schedule (if any) decides whether the tick acts, and its
+one job's error is the invocation's. With pipelines.json every job whose schedule has an occurrence at the tick runs;
+one that fails never keeps the others from running, and afterwards the invocation fails naming each failed job.
+The SDK v1 is imported only here, where a published pipeline is resolved.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+from collections import Counter
 from collections.abc import Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass
 
 import azure.functions as func
 
+from shared import clock
+from shared.errors import AppError
 from shared.functions import RUN_PIPELINE
-from shared.pipelines import Outcome, run_pipeline
-from shared.retry import bound_sdk_backoff
-from shared.settings import load_pipeline_settings
-from shared.timers import open_tick, start_budget
-from shared.workspace import connect
+from shared.jobs import Job
+from shared.logfmt import kv, shorten
+from shared.retry import CALL_FAILURES, RetryBudget, bound_sdk_backoff
+from shared.settings import PipelineSettings, load_pipeline_settings
+from shared.tick import Tick, tick_of
+from shared.timers import log_tick, open_tick, start_budget
+
+log = logging.getLogger(__name__)
+
+# The `reason` of a job that failed, by what failed (the app's own errors name what to check).
+_FAILED_REASON = {"SignInError": "sign_in", "WorkspaceError": "workspace", "PipelineError": "pipeline",
+                  "RunHistoryError": "run_history"}
 
 
-def run_pipeline_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = None) -> Outcome | None:
-    """RunPipelineTimer: submit the configured pipeline once for this tick (None: not a local occurrence)."""
+class JobsFailed(AppError):
+    """Some of a tick's pipelines.json jobs failed; the others ran. The message names each failed job."""
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    job: Job
+    action: str  # submitted, already_submitted, skipped_active, disabled or failed
+    run_id: str = ""
+    status: str | None = None
+    portal_url: str | None = None
+    error: str = ""
+
+
+def run_pipeline_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = None,
+                      only: str | None = None) -> list[JobOutcome] | None:
+    """RunPipelineTimer: submit the jobs due at this tick once each (None: not a local occurrence). `only` restricts
+    the tick to one pipelines.json job (the runner's --job)."""
     settings = load_pipeline_settings(os.environ if env is None else env)
-    tick = open_tick(RUN_PIPELINE.name, timer, settings.schedule, settings.local)
-    if tick is None:
-        return None
+    if settings.jobs_file is None:
+        tick = open_tick(RUN_PIPELINE.name, timer, settings.schedule, settings.local)
+        if tick is None:
+            return None
+        due = list(settings.jobs)
+    else:
+        tick = tick_of(timer, settings.schedule, clock.now())
+        due = [job for job in settings.jobs if job.due(tick) and only in (None, job.name)]
+        log_tick(RUN_PIPELINE.name, tick, None, bool(due), "no_job_due")
     budget = start_budget(settings.azure)
+    outcomes = _run_jobs(settings, due, tick, budget)
+    counts = Counter(outcome.action for outcome in outcomes)
+    log.info(kv("pipeline_summary", tick=tick.id, due=len(due), **{action: counts[action] for action in (
+        "submitted", "already_submitted", "skipped_active", "disabled", "failed")}))
+    failed = [outcome for outcome in outcomes if outcome.action == "failed"]
+    if failed:
+        raise JobsFailed(f"{len(failed)} of {len(due)} due {settings.jobs_file.name} job(s) failed: " + "; ".join(
+            f"{outcome.job.name}: {outcome.error}" for outcome in failed))
+    return outcomes
+
+
+def _run_jobs(settings: PipelineSettings, due: list[Job], tick: Tick, budget: RetryBudget) -> list[JobOutcome]:
+    """Each due job once, then the waits; in single-pipeline mode the job's error is raised as it is."""
+    isolate = settings.jobs_file is not None
+    outcomes: dict[str, JobOutcome] = {}
+    waiters = []
+    with ExitStack() as stack:
+        connection = None
+        for job in due:
+            paused = "run_pipeline_disabled" if job.name in settings.disabled else \
+                "disabled_in_file" if not job.enabled else None
+            if paused:
+                log.info(kv("pipeline", job=job.name, action="disabled", reason=paused, tick=tick.id))
+                outcomes[job.name or ""] = JobOutcome(job, "disabled")
+                continue
+            try:
+                if connection is None:
+                    connection = stack.enter_context(_connect(settings, budget))
+                outcome = _submit(connection, settings, job, tick, budget)
+            except CALL_FAILURES as error:
+                if not isolate:
+                    raise
+                outcomes[job.name or ""] = _failed(job, tick, error)
+                continue
+            outcomes[job.name or ""] = JobOutcome(job, outcome.action, outcome.run_id, outcome.status,
+                                                  outcome.portal_url)
+            if outcome.waiter:
+                waiters.append((job, outcome))
+        for job, outcome in waiters:  # after every submit: the waits overlap, none delays another job's submit
+            try:
+                status = outcome.waiter()
+            except CALL_FAILURES as error:
+                if not isolate:
+                    raise
+                outcomes[job.name or ""] = _failed(job, tick, error)
+                continue
+            outcomes[job.name or ""] = JobOutcome(job, "submitted", outcome.run_id, status, outcome.portal_url)
+    return list(outcomes.values())
+
+
+def _connect(settings: PipelineSettings, budget: RetryBudget):
+    """The workspace through the SDK v1 (imported here: only a v1 job needs it)."""
+    from shared.workspace import connect
+
     bound_sdk_backoff(settings.azure.retry_budget_seconds)  # the SDK's own retry waits fit in the budget too
-    with connect(settings.azure, budget) as connection:
-        return run_pipeline(connection, settings, tick, RUN_PIPELINE.name, budget)
+    return connect(settings.azure, budget)
+
+
+def _submit(connection, settings: PipelineSettings, job: Job, tick: Tick, budget: RetryBudget):
+    from shared.pipelines import submit_job
+
+    return submit_job(connection, job, settings.occurrences(job), tick, RUN_PIPELINE.name, budget,
+                      settings.azure.endpoints)
+
+
+def _failed(job: Job, tick: Tick, error: BaseException) -> JobOutcome:
+    reason = _FAILED_REASON.get(type(error).__name__, "service_error")
+    text = shorten(f"{type(error).__name__}: {error}", 300)
+    log.error(kv("pipeline", job=job.name, action="failed", reason=reason, tick=tick.id, error=text))
+    return JobOutcome(job, "failed", error=text)

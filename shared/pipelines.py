@@ -1,4 +1,4 @@
-"""Submit a published pipeline (or a pipeline endpoint's default version) exactly once per tick.
+"""Submit a job's published pipeline (or a pipeline endpoint's default version) exactly once per tick.
 
 The SDK resolves the pipeline. The submit is the REST call the SDK itself makes (`PublishedPipeline.endpoint` /
 `PipelineEndpoint.endpoint`), with the body the SDK builds (`PipelineSubmissionInfo`: ExperimentName,
@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from azureml.pipeline.core import PipelineEndpoint, PublishedPipeline
@@ -24,11 +25,13 @@ from shared import clock
 from shared.clock import parse_instant
 from shared.clouds import Cloud
 from shared.errors import AppError
+from shared.jobs import Job
 from shared.logfmt import kv, shorten
+from shared.occurrences import Occurrences
 from shared.parameters import effective
 from shared.retry import RetryBudget, not_an_answer, request_once, with_retries
 from shared.runhistory import SUCCEEDED, RunHistory, is_active
-from shared.settings import PipelineSettings
+from shared.targets import PIPELINE_ID
 from shared.tick import Tick
 from shared.workspace import Connection
 
@@ -37,6 +40,7 @@ log = logging.getLogger(__name__)
 APP_TAG = "aml-timer-functions"
 TAG_STARTED_BY = "started_by"
 TAG_TICK = "schedule_tick"
+TAG_JOB = "job"  # a pipelines.json job's name: one run per job and tick
 # The service sets this property on every run of a published pipeline (the SDK's CLI reads it:
 # azureml/pipeline/_cli_wrapper/cmd_pipeline.py).
 PIPELINE_ID_PROPERTY = "azureml.pipelineid"
@@ -54,10 +58,10 @@ class PipelineError(AppError):
 
 
 @dataclass(frozen=True)
-class Target:
-    """What this tick submits: the pipeline id that runs, the REST URL that submits it, its notification flag."""
+class Published:
+    """What a job submits, resolved: the pipeline id that runs, the REST URL that submits it, its notification flag."""
 
-    kind: str
+    kind: str  # published_pipeline or pipeline_endpoint: the run's tag and the log field that name it
     name: str
     pipeline_id: str
     submit_url: str
@@ -66,42 +70,49 @@ class Target:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a tick did: `submitted`, `skipped_active` or `already_submitted`, and the run it concerns."""
+    """What a tick did for a job: `submitted`, `skipped_active` or `already_submitted`, and the run it concerns;
+    `waiter` waits for the run to end when the job says to."""
 
     action: str
     run_id: str
     status: str | None = None
     portal_url: str | None = None
+    waiter: Callable[[], str] | None = field(default=None, compare=False, repr=False)
 
 
-def resolve(connection: Connection, settings: PipelineSettings, budget: RetryBudget) -> Target:
+def named(job: Job, setting: str, key: str) -> str:
+    """How a message names a field of the job: its app setting, or the pipelines.json job and field."""
+    return setting if job.name is None else f"job {job.name!r} {key}"
+
+
+def resolve(connection: Connection, job: Job, budget: RetryBudget) -> Published:
     """The published pipeline to submit; fails loudly for an unknown, disabled or inactive one."""
     ws = connection.workspace
-    if settings.pipeline_id:
+    value, setting = job.target.value, named(job, job.target.kind.setting, job.target.kind.key)
+    if job.target.kind == PIPELINE_ID:
         try:
-            published = with_retries(budget, "get_published_pipeline",
-                                     lambda: PublishedPipeline.get(ws, id=settings.pipeline_id))
+            published = with_retries(budget, "get_published_pipeline", lambda: PublishedPipeline.get(ws, id=value))
         except Exception as error:  # the SDK raises ErrorResponseException/ValueError for a missing pipeline
             if not_an_answer(error):
                 raise  # a transient failure that outlasted the retry budget, not a missing pipeline
             raise PipelineError(
-                f"RUN_PIPELINE_ID={settings.pipeline_id}: no published pipeline with this id in workspace "
+                f"{setting}={value}: no published pipeline with this id in workspace "
                 f"{ws.name} ({type(error).__name__}): check the id in the studio's Pipelines > Published page"
             ) from error
         if published.status != "Active":
-            raise PipelineError(f"published pipeline {settings.pipeline_id} ({published.name}) is "
-                                f"{published.status}: enable it or set RUN_PIPELINE_ID to an active one")
+            raise PipelineError(f"published pipeline {value} ({published.name}) is "
+                                f"{published.status}: enable it or set {setting} to an active one")
         # PublishedPipeline.submit passes the pipeline's own setting; the SDK keeps it only in this attribute.
-        return Target("published_pipeline", published.name, published.id, published.endpoint,
-                      published._enable_email_notification)
+        return Published("published_pipeline", published.name, published.id, published.endpoint,
+                         published._enable_email_notification)
     try:
         endpoint = with_retries(budget, "get_pipeline_endpoint",
-                                lambda: PipelineEndpoint.get(workspace=ws, name=settings.endpoint_name))
+                                lambda: PipelineEndpoint.get(workspace=ws, name=value))
     except Exception as error:  # the SDK raises ErrorResponseException for an unknown name
         if not_an_answer(error):
             raise
         raise PipelineError(
-            f"RUN_PIPELINE_ENDPOINT_NAME={settings.endpoint_name}: no pipeline endpoint with this name in "
+            f"{setting}={value}: no pipeline endpoint with this name in "
             f"workspace {ws.name} ({type(error).__name__}): check the name in the studio's Pipeline endpoints page"
         ) from error
     if endpoint.status != "Active":
@@ -113,18 +124,18 @@ def resolve(connection: Connection, settings: PipelineSettings, budget: RetryBud
         raise PipelineError(f"pipeline endpoint {endpoint.name} has no pipeline for its default version "
                             f"{endpoint.default_version}: set a default version in the studio")
     # PipelineEndpoint.submit sends no EnableNotification, so neither does the app.
-    return Target("pipeline_endpoint", endpoint.name, default_id, endpoint.endpoint)
+    return Published("pipeline_endpoint", endpoint.name, default_id, endpoint.endpoint)
 
 
-def tick_tags(tick: Tick) -> dict[str, str]:
-    """The two tags that identify the run of a tick."""
-    return {TAG_STARTED_BY: APP_TAG, TAG_TICK: tick.id}
+def tick_tags(tick: Tick, job: Job) -> dict[str, str]:
+    """The tags that identify the run of a tick (and, for a pipelines.json job, of the job)."""
+    return {TAG_STARTED_BY: APP_TAG, TAG_TICK: tick.id, **({TAG_JOB: job.name} if job.name else {})}
 
 
-def run_tags(target: Target, tick: Tick, function_name: str) -> dict[str, str]:
+def run_tags(target: Published, tick: Tick, function_name: str, job: Job) -> dict[str, str]:
     """Tags a portal user sees on the run: who started it, for which tick, from which pipeline."""
     return {
-        **tick_tags(tick),
+        **tick_tags(tick, job),
         "function": function_name,
         "past_due": "true" if tick.past_due else "false",
         "pipeline_id": target.pipeline_id,
@@ -132,13 +143,12 @@ def run_tags(target: Target, tick: Tick, function_name: str) -> dict[str, str]:
     }
 
 
-def submission_body(target: Target, settings: PipelineSettings, parameters: dict[str, str],
-                    tags: dict[str, str]) -> dict:
+def submission_body(target: Published, job: Job, parameters: dict[str, str], tags: dict[str, str]) -> dict:
     """The submit body, serialized by the SDK's own model (PipelineSubmissionInfo) as `PublishedPipeline.submit`
     builds it, plus `tags`."""
     return PipelineSubmissionInfo(
-        experiment_name=settings.experiment,
-        description=settings.experiment,
+        experiment_name=job.experiment,
+        description=job.experiment,
         run_source="SDK",
         run_type="SDK",
         parameter_assignments=parameters,
@@ -147,19 +157,19 @@ def submission_body(target: Target, settings: PipelineSettings, parameters: dict
     ).serialize()
 
 
-def find_tick_run(history: RunHistory, tick: Tick) -> dict | None:
+def find_tick_run(history: RunHistory, tick: Tick, job: Job) -> dict | None:
     """The run this app already started for this tick, if any (a host retry, a duplicate firing, a lost answer)."""
-    runs = history.query(tags=tick_tags(tick), limit=1)
+    runs = history.query(tags=tick_tags(tick, job), limit=1)
     return runs[0] if runs else None
 
 
-def find_active_run(history: RunHistory, target: Target) -> dict | None:
+def find_active_run(history: RunHistory, target: Published) -> dict | None:
     """A top-level run of the target pipeline still active in the experiment, among its most recent runs."""
     runs = history.query(properties={PIPELINE_ID_PROPERTY: target.pipeline_id}, limit=ACTIVE_SCAN_LIMIT)
     return next((run for run in runs if is_active(run.get("status"))), None)
 
 
-def find_untagged_run(history: RunHistory, target: Target, since: datetime) -> dict | None:
+def find_untagged_run(history: RunHistory, target: Published, since: datetime) -> dict | None:
     """The newest run of the target pipeline created since `since` that nobody has tagged as a tick's run."""
     runs = history.query(properties={PIPELINE_ID_PROPERTY: target.pipeline_id}, limit=ADOPT_SCAN_LIMIT)
     earliest = since - ADOPT_SKEW
@@ -178,7 +188,7 @@ def _parse_utc(text: object) -> datetime | None:
         return None
 
 
-def submit_once(connection: Connection, history: RunHistory, target: Target, body: dict, tick: Tick,
+def submit_once(connection: Connection, history: RunHistory, target: Published, body: dict, tick: Tick, job: Job,
                 budget: RetryBudget) -> tuple[str, bool, dict]:
     """POST the submit; before any retry, look for the run the lost attempt may have created.
 
@@ -192,7 +202,7 @@ def submit_once(connection: Connection, history: RunHistory, target: Target, bod
         nonlocal attempts
         attempts += 1
         if attempts > 1:
-            earlier = find_tick_run(history, tick) or find_untagged_run(history, target, since)
+            earlier = find_tick_run(history, tick, job) or find_untagged_run(history, target, since)
             if earlier is not None:
                 return earlier["runId"], True, dict(earlier.get("tags") or {})
         headers = with_retries(budget, "token", connection.auth.get_authentication_header)
@@ -228,62 +238,65 @@ def portal_url(connection: Connection, run_id: str, cloud: Cloud) -> str:
             f"{ws.resource_group}/workspaces/{ws.name}")
 
 
-def wait_for(history: RunHistory, settings: PipelineSettings, run_id: str, url: str) -> str:
-    """Poll the run until it ends or the time is up; raises unless it completed."""
-    minutes = settings.wait_minutes
-    deadline = time.monotonic() + minutes * 60
+def wait_until(history: RunHistory, job: Job, run_id: str, url: str, until: float) -> str:
+    """Poll the run until it ends or `until` (time.monotonic) comes; raises unless it completed."""
     while True:
         status = history.get(run_id).get("status")
         if not is_active(status):
             break
-        remaining = deadline - time.monotonic()
+        remaining = until - time.monotonic()
         if remaining <= 0:
-            raise PipelineError(f"run {run_id} is still {status} after RUN_PIPELINE_WAIT_MINUTES={minutes}: "
-                                "it goes on in Azure; raise the setting or set it to 0 to return after submit")
+            setting = named(job, "RUN_PIPELINE_WAIT_MINUTES", "wait_minutes")
+            raise PipelineError(f"run {run_id} is still {status} after {setting}={job.wait_minutes}: it goes on in "
+                                "Azure; raise the setting or set it to 0 to return after submit")
         time.sleep(min(POLL_SECONDS, remaining))
     if status != SUCCEEDED:
         raise PipelineError(f"run {run_id} ended {status}: see {url}")
     return status
 
 
-def tick_times(settings: PipelineSettings, tick: Tick) -> dict[str, datetime]:
+def tick_times(occurrences: Occurrences, tick: Tick) -> dict[str, datetime]:
     """{tick} and {window_start} for the parameters, in the schedule's zone (UTC, or the local schedule's)."""
-    occurrences = settings.occurrences
     previous = occurrences.previous(tick.scheduled) or tick.scheduled
     return {"tick": occurrences.in_zone(tick.scheduled), "window_start": occurrences.in_zone(previous)}
 
 
-def run_pipeline(connection: Connection, settings: PipelineSettings, tick: Tick, function_name: str,
-                 budget: RetryBudget) -> Outcome:
-    """One tick of RunPipelineTimer: resolve, maybe skip, submit once, make sure it is tagged, maybe wait."""
-    target = resolve(connection, settings, budget)
-    history = RunHistory(connection, settings.experiment, budget)
-    fields = {"pipeline": target.pipeline_id, target.kind: target.name, "experiment": settings.experiment,
-              "tick": tick.id}
-    cloud = settings.azure.endpoints
-    if settings.skip_if_active:
+def submit_job(connection: Connection, job: Job, occurrences: Occurrences, tick: Tick, function_name: str,
+               budget: RetryBudget, cloud: Cloud) -> Outcome:
+    """One job's part of a tick: resolve, maybe skip, submit once, make sure it is tagged; the outcome's waiter
+    waits when the job says to."""
+    target = resolve(connection, job, budget)
+    history = RunHistory(connection, job.experiment, budget)
+    fields = {**({"job": job.name} if job.name else {}), "pipeline": target.pipeline_id, target.kind: target.name,
+              "experiment": job.experiment, "tick": tick.id}
+    if job.skip_if_active:
         active = find_active_run(history, target)
         if active is not None:
             url = portal_url(connection, active["runId"], cloud)
             log.info(kv("pipeline", action="skipped_active", **fields, run_id=active["runId"],
                         status=active.get("status"), portal_url=url))
             return Outcome("skipped_active", active["runId"], active.get("status"), url)
-    earlier = find_tick_run(history, tick)
+    earlier = find_tick_run(history, tick, job)
     if earlier is not None:
         url = portal_url(connection, earlier["runId"], cloud)
         log.info(kv("pipeline", action="already_submitted", **fields, run_id=earlier["runId"],
                     status=earlier.get("status"), portal_url=url))
         return Outcome("already_submitted", earlier["runId"], earlier.get("status"), url)
-    parameters = effective(settings.parameters, tick_times(settings, tick))  # strings, as the SDK sends them
-    tags = run_tags(target, tick, function_name)
+    parameters = effective(job.parameters, tick_times(occurrences, tick))  # strings, as the SDK sends them
+    tags = run_tags(target, tick, function_name, job)
     run_id, recovered, carried = submit_once(connection, history, target,
-                                             submission_body(target, settings, parameters, tags), tick, budget)
+                                             submission_body(target, job, parameters, tags), tick, job, budget)
     tagged = ensure_tags(history, run_id, carried, tags)
     url = portal_url(connection, run_id, cloud)
     log.info(kv("pipeline", action="submitted", **fields, run_id=run_id, recovered=recovered, tags=tagged,
                 parameters=json.dumps(parameters, separators=(",", ":")), portal_url=url))
-    if settings.wait_minutes <= 0:
+    if job.wait_minutes <= 0:
         return Outcome("submitted", run_id, None, url)
-    status = wait_for(history, settings, run_id, url)
-    log.info(kv("pipeline", action="completed", **fields, run_id=run_id, status=status))
-    return Outcome("submitted", run_id, status, url)
+    until = time.monotonic() + job.wait_minutes * 60
+
+    def waiter() -> str:
+        status = wait_until(history, job, run_id, url, until)
+        log.info(kv("pipeline", action="completed", **fields, run_id=run_id, status=status))
+        return status
+
+    return Outcome("submitted", run_id, None, url, waiter)

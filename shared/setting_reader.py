@@ -134,7 +134,7 @@ class SettingReader:
             self.problems.append(f"{local_name}={expression!r} is not a valid schedule: {error}")
             return None
         try:
-            problem = _coverage(host, expression, zone, (now or clock.now()).date())
+            problem = coverage_problem(host, expression, zone, (now or clock.now()).date())
         except ScheduleError:
             return local  # the host schedule's own problem is reported already
         if problem:
@@ -162,7 +162,7 @@ class SettingReader:
 
 
 @functools.lru_cache(maxsize=32)
-def _coverage(host: str, local: str, zone: str, today) -> str | None:
+def coverage_problem(host: str, local: str, zone: str, today) -> str | None:
     """Why `host` misses an occurrence of `local` in the coming 366 days, cached per day (warm ticks skip it)."""
     start = datetime.combine(today, datetime.min.time(), clock.UTC)
     return host_schedule_error(validate(host), LocalSchedule(validate(local), zone), start)

@@ -11,20 +11,32 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
+from shared import clock
+from shared import jobs as jobs_module
 from shared.clouds import CLOUDS, DEFAULT, Cloud, cloud_named
 from shared.functions import FUNCTIONS, RUN_PIPELINE, Function
 from shared.hostconfig import HOST_JSON, function_timeout
+from shared.jobs import (
+    EXPERIMENT,
+    EXPERIMENT_HINT,
+    MAX_WAIT_MINUTES,
+    PARAMETERS_HINT,
+    Job,
+    parameter_problems,
+    read_jobs,
+    wait_problem,
+)
 from shared.localtime import LocalSchedule
 from shared.occurrences import Occurrences
-from shared.parameters import problems as template_problems
 from shared.prices import CURRENCIES
 from shared.redact import shape
-from shared.schedule import validate
+from shared.schedule import ScheduleError, validate
 from shared.scopes import Scope
-from shared.setting_reader import ConfigError, SettingReader
+from shared.setting_reader import ConfigError, SettingReader, coverage_problem
+from shared.targets import KINDS, Target
 
 __all__ = ["AzureSettings", "ComputeSettings", "ConfigError", "PipelineSettings", "load_compute_settings",
            "load_occurrences", "load_pipeline_settings"]
@@ -32,16 +44,11 @@ __all__ = ["AzureSettings", "ComputeSettings", "ConfigError", "PipelineSettings"
 DEFAULT_EXPERIMENT = "scheduled-pipeline-runs"
 DEFAULT_RETRY_BUDGET_SECONDS = 120.0
 MAX_RETRY_BUDGET_SECONDS = 3600.0
-MAX_WAIT_MINUTES = 1440
-# What a tick needs besides the wait: signing in, resolving and submitting the pipeline.
-WAIT_MARGIN = timedelta(minutes=1)
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _TENANT_DOMAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,}$")
 _RESOURCE_GROUP = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
 _WORKSPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,32}$")
-_EXPERIMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$")
-_ENDPOINT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
 
 
 @dataclass(frozen=True)
@@ -68,21 +75,28 @@ class AzureSettings:
 
 @dataclass(frozen=True)
 class PipelineSettings:
-    """What RunPipelineTimer submits each tick."""
+    """What RunPipelineTimer submits each tick: the jobs of pipelines.json, or the RUN_PIPELINE_* settings' one."""
 
     azure: AzureSettings
-    schedule: str
-    local: LocalSchedule | None
-    pipeline_id: str | None
-    endpoint_name: str | None
-    experiment: str
-    parameters: dict[str, str | int | float | bool]
-    skip_if_active: bool
-    wait_minutes: int
+    schedule: str  # what the host fires on
+    jobs: tuple[Job, ...]
+    disabled: frozenset[str] = frozenset()  # RUN_PIPELINE_DISABLED: jobs paused without a redeploy
+    jobs_file: Path | None = None  # None: single-pipeline mode
 
     @property
-    def occurrences(self) -> Occurrences:
-        return Occurrences(validate(self.schedule), self.local)
+    def job(self) -> Job:
+        """The one job of single-pipeline mode."""
+        if self.jobs_file is not None:
+            raise ValueError(f"{self.jobs_file.name} holds the jobs: there is no single one")
+        return self.jobs[0]
+
+    @property
+    def local(self) -> LocalSchedule | None:
+        """Single-pipeline mode's local schedule (RUN_PIPELINE_TIME_ZONE), which decides whether a tick acts."""
+        return None if self.jobs_file is not None else self.job.local
+
+    def occurrences(self, job: Job) -> Occurrences:
+        return Occurrences(validate(self.schedule), job.local)
 
 
 @dataclass(frozen=True)
@@ -164,91 +178,106 @@ def _read_azure(reader: SettingReader, workspace_required: bool = True) -> Azure
     )
 
 
+# The settings that describe the one job of single-pipeline mode (and that a pipelines.json job describes itself).
+SINGLE_JOB_SETTINGS = ("RUN_PIPELINE_EXPERIMENT", "RUN_PIPELINE_PARAMETERS", "RUN_PIPELINE_SKIP_IF_ACTIVE",
+                       "RUN_PIPELINE_WAIT_MINUTES", "RUN_PIPELINE_TIME_ZONE", "RUN_PIPELINE_LOCAL_SCHEDULE")
+
+
 def _read_parameters(reader: SettingReader) -> dict:
     text = reader.optional("RUN_PIPELINE_PARAMETERS")
     if text is None:
         return {}
-    hint = 'expected a JSON object of parameter names to values, e.g. {"learning_rate": 0.01, "mode": "full"}'
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
-        reader.problems.append(f"RUN_PIPELINE_PARAMETERS is not valid JSON ({error.msg} at {error.pos}): {hint}")
+        reader.problems.append(f"RUN_PIPELINE_PARAMETERS is not valid JSON ({error.msg} at {error.pos}): "
+                               f"{PARAMETERS_HINT}")
         return {}
-    if not isinstance(value, dict):
-        reader.problems.append(f"RUN_PIPELINE_PARAMETERS is a JSON {type(value).__name__}, not an object: {hint}")
-        return {}
-    nested = sorted(name for name, item in value.items() if isinstance(item, (dict, list)) or item is None)
-    if nested:
+    reader.problems.extend(parameter_problems(value, "RUN_PIPELINE_PARAMETERS"))
+    return value if isinstance(value, dict) else {}
+
+
+def _single_job(reader: SettingReader, local: LocalSchedule | None, timeout) -> Job:
+    """The one job of the RUN_PIPELINE_* settings."""
+    chosen = [kind for kind in KINDS if reader.optional(kind.setting)]
+    for kind in chosen:
+        reader.matching(kind.setting, reader.optional(kind.setting), kind.pattern, kind.hint)
+    if len(chosen) != 1:
+        names = [kind.setting for kind in KINDS]
         reader.problems.append(
-            f"RUN_PIPELINE_PARAMETERS has values that are not strings, numbers or booleans for {nested}: {hint}"
-        )
-    for problem in template_problems(value):
-        reader.problems.append(f"RUN_PIPELINE_PARAMETERS {problem} (placeholders are {{tick}} and {{window_start}}, "
-                               "each with an optional strftime format, e.g. {tick:%Y-%m-%d})")
-    return value
+            f"{' and '.join(kind.setting for kind in chosen)} are both set: set exactly one of them" if chosen else
+            f"{' or '.join(names)} is missing: set exactly one of them "
+            f"({', or '.join(kind.what for kind in KINDS)})")
+    target = Target(chosen[0], reader.optional(chosen[0].setting) or "") if chosen else Target(KINDS[0], "")
+    experiment = reader.matching("RUN_PIPELINE_EXPERIMENT",
+                                 reader.optional("RUN_PIPELINE_EXPERIMENT") or DEFAULT_EXPERIMENT, EXPERIMENT,
+                                 EXPERIMENT_HINT)
+    wait = int(reader.number("RUN_PIPELINE_WAIT_MINUTES", 0, 0, MAX_WAIT_MINUTES, int))
+    too_long = wait_problem("RUN_PIPELINE_WAIT_MINUTES", wait, timeout)
+    if too_long:
+        reader.problems.append(too_long)
+    return Job(None, local, target, experiment or DEFAULT_EXPERIMENT, _read_parameters(reader),
+               reader.boolean("RUN_PIPELINE_SKIP_IF_ACTIVE", False), wait)
 
 
-def _check_wait_fits(reader: SettingReader, wait_minutes: int, host_json: Path) -> None:
-    """A wait the host would cut short is refused: the user gets the app's message, not a host timeout."""
-    timeout = function_timeout(host_json)
-    if not wait_minutes or timeout is None or timedelta(minutes=wait_minutes) + WAIT_MARGIN <= timeout:
-        return
-    most = int((timeout - WAIT_MARGIN).total_seconds() // 60)
-    limit = f"at most {most}" if most > 0 else "0"
-    reader.problems.append(
-        f"RUN_PIPELINE_WAIT_MINUTES={wait_minutes} does not fit in host.json functionTimeout "
-        f"({_timespan(timeout)}): the wait plus {int(WAIT_MARGIN.total_seconds() // 60)} minute for signing in and "
-        f"submitting must end before the host stops the function; set RUN_PIPELINE_WAIT_MINUTES to {limit}, or "
-        "raise functionTimeout (Premium, Dedicated and Flex Consumption plans allow more than 10 minutes)"
-    )
+def _file_jobs(reader: SettingReader, path: Path, schedule: str, timeout, now: datetime | None) -> tuple[Job, ...]:
+    """The jobs of pipelines.json, none of the single-pipeline settings beside them, and the host schedule covering
+    every enabled job."""
+    for name in [kind.setting for kind in KINDS] + list(SINGLE_JOB_SETTINGS):
+        if reader.optional(name):
+            reader.problems.append(f"{name} is set, but {path.name} holds the pipelines: set it per job in the file "
+                                   f"(or remove {path.name} to use the RUN_PIPELINE_* settings), and remove {name}")
+    jobs, problems = read_jobs(path, timeout)
+    reader.problems.extend(problems)
+    if problems or not schedule:
+        return tuple(jobs)
+    day = (now or clock.now()).date()
+    for job in jobs:
+        if not job.enabled:
+            continue
+        try:
+            problem = coverage_problem(schedule, str(job.local.schedule), job.local.zone_name, day)
+        except ScheduleError:
+            break  # the host schedule's own problem is reported already
+        if problem:
+            reader.problems.append(f"RUN_PIPELINE_SCHEDULE={schedule!r} cannot serve {path.name} job {job.name!r} "
+                                   f"(\"{job.local.schedule}\" in {job.local.zone_name}): {problem} (python -m "
+                                   "shared.schedule jobs prints the schedule that covers every job)")
+    return tuple(jobs)
 
 
-def _timespan(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    return f"{seconds // 3600:02}:{seconds // 60 % 60:02}:{seconds % 60:02}"
+def _disabled(reader: SettingReader, jobs: tuple[Job, ...], path: Path | None) -> frozenset[str]:
+    text = reader.optional("RUN_PIPELINE_DISABLED")
+    if text is None:
+        return frozenset()
+    names = frozenset(item.strip() for item in text.split(",") if item.strip())
+    if path is None:
+        reader.problems.append("RUN_PIPELINE_DISABLED is set, but there is no pipelines.json: it pauses jobs of the "
+                               "file by name (to pause the single pipeline, disable the function: "
+                               "AzureWebJobs.RunPipelineTimer.Disabled=true)")
+    elif names - {job.name for job in jobs} and jobs:
+        reader.problems.append(f"RUN_PIPELINE_DISABLED names jobs {path.name} does not have: "
+                               f"{sorted(names - {job.name for job in jobs})} (its jobs: "
+                               f"{', '.join(job.name for job in jobs)})")
+    return names
 
 
-def load_pipeline_settings(env: Mapping[str, str], host_json: Path = HOST_JSON,
-                           now: datetime | None = None) -> PipelineSettings:
-    """Settings of RunPipelineTimer; raises ConfigError naming every bad or missing setting."""
+def load_pipeline_settings(env: Mapping[str, str], host_json: Path = HOST_JSON, now: datetime | None = None,
+                           jobs_file: Path | None = None) -> PipelineSettings:
+    """Settings of RunPipelineTimer, with the jobs of pipelines.json when the app has one; raises ConfigError
+    naming every bad or missing setting and every problem of the file."""
     reader = SettingReader(env)
     azure = _read_azure(reader)
-    schedule, local = _schedules(reader, RUN_PIPELINE, now)
-    pipeline_id = reader.matching(
-        "RUN_PIPELINE_ID", reader.optional("RUN_PIPELINE_ID"), _GUID, "a published pipeline id (a GUID)"
-    )
-    endpoint_name = reader.matching(
-        "RUN_PIPELINE_ENDPOINT_NAME",
-        reader.optional("RUN_PIPELINE_ENDPOINT_NAME"),
-        _ENDPOINT,
-        "a pipeline endpoint name",
-    )
-    chosen = [name for name in ("RUN_PIPELINE_ID", "RUN_PIPELINE_ENDPOINT_NAME") if reader.optional(name)]
-    if len(chosen) != 1:
-        reader.problems.append(
-            "RUN_PIPELINE_ID and RUN_PIPELINE_ENDPOINT_NAME are both set: set exactly one of them"
-            if chosen
-            else "RUN_PIPELINE_ID or RUN_PIPELINE_ENDPOINT_NAME is missing: set exactly one of them "
-            "(a published pipeline id, or a pipeline endpoint name whose default version is submitted)"
-        )
-    experiment = reader.matching(
-        "RUN_PIPELINE_EXPERIMENT",
-        reader.optional("RUN_PIPELINE_EXPERIMENT") or DEFAULT_EXPERIMENT,
-        _EXPERIMENT,
-        "an experiment name (letters, digits, '-', '_', at most 255, starting with a letter or digit)",
-    )
-    settings = PipelineSettings(
-        azure=azure,
-        schedule=schedule,
-        local=local,
-        pipeline_id=pipeline_id,
-        endpoint_name=endpoint_name,
-        experiment=experiment or DEFAULT_EXPERIMENT,
-        parameters=_read_parameters(reader),
-        skip_if_active=reader.boolean("RUN_PIPELINE_SKIP_IF_ACTIVE", False),
-        wait_minutes=int(reader.number("RUN_PIPELINE_WAIT_MINUTES", 0, 0, MAX_WAIT_MINUTES, int)),
-    )
-    _check_wait_fits(reader, settings.wait_minutes, host_json)
+    timeout = function_timeout(host_json)
+    path = jobs_file or jobs_module.JOBS_FILE
+    if path.exists():
+        schedule = reader.schedule(RUN_PIPELINE.schedule)
+        jobs = _file_jobs(reader, path, schedule, timeout, now)
+        settings = PipelineSettings(azure, schedule, jobs, _disabled(reader, jobs, path), path)
+    else:
+        schedule, local = _schedules(reader, RUN_PIPELINE, now)
+        settings = PipelineSettings(azure, schedule, (_single_job(reader, local, timeout),),
+                                    _disabled(reader, (), None))
     reader.fail_if_any()
     return settings
 

@@ -21,14 +21,15 @@ from shared.tick import Tick, acts_at, tick_of
 log = logging.getLogger(__name__)
 
 
-def log_tick(function_name: str, tick: Tick, local: LocalSchedule | None, acting: bool) -> None:
+def log_tick(function_name: str, tick: Tick, local: LocalSchedule | None, acting: bool,
+             skip_reason: str = "not_local_occurrence") -> None:
     """The tick's line: a warning when past due (the host was down or busy at the scheduled time; it still runs), a
-    skip when it is not a local occurrence."""
+    skip when it is not a local occurrence (or no pipelines.json job is due at it)."""
     fields = {"function": function_name, "tick": tick.id, "past_due": tick.past_due, "source": tick.source}
     if local is not None:
         fields.update(local=local.local(tick.scheduled).isoformat(), zone=local.zone_name)
     if not acting:
-        log.info(kv("tick", **fields, action="skipped", reason="not_local_occurrence"))
+        log.info(kv("tick", **fields, action="skipped", reason=skip_reason))
         return
     log.log(logging.WARNING if tick.past_due else logging.INFO, kv("tick", **fields))
 

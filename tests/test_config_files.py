@@ -39,7 +39,7 @@ DESIGN_SETTINGS = frozenset({
     "AML_COMPUTE_SCOPES", "AML_COMPUTE_COST", "AML_COMPUTE_COST_CURRENCY",
     "RUN_PIPELINE_SCHEDULE", "RUN_PIPELINE_ID", "RUN_PIPELINE_ENDPOINT_NAME", "RUN_PIPELINE_EXPERIMENT",
     "RUN_PIPELINE_PARAMETERS", "RUN_PIPELINE_SKIP_IF_ACTIVE", "RUN_PIPELINE_WAIT_MINUTES",
-    "RUN_PIPELINE_TIME_ZONE", "RUN_PIPELINE_LOCAL_SCHEDULE",
+    "RUN_PIPELINE_TIME_ZONE", "RUN_PIPELINE_LOCAL_SCHEDULE", "RUN_PIPELINE_DISABLED",
     "STOP_COMPUTE_SCHEDULE", "STOP_COMPUTE_INCLUDE", "STOP_COMPUTE_EXCLUDE", "STOP_COMPUTE_EXEMPT_TAG",
     "STOP_COMPUTE_DRY_RUN", "STOP_COMPUTE_TIME_ZONE", "STOP_COMPUTE_LOCAL_SCHEDULE",
     "START_COMPUTE_SCHEDULE", "START_COMPUTE_TAG", "START_COMPUTE_INCLUDE", "START_COMPUTE_EXCLUDE",
@@ -387,7 +387,9 @@ def test_pipeline_deploys_the_package_to_linux_python_of_the_build_version():
     variables = pipeline()["variables"]
     deploy = task(stage("Deploy"), "AzureFunctionApp@")["inputs"]
     assert deploy["appType"] == "functionAppLinux"
-    assert deploy["runtimeStack"] == f"PYTHON|{variables['pythonVersion']}"
+    # The Flex Consumption app docs/deploy.md creates; the comment says what Consumption, Premium and Dedicated use.
+    assert deploy["isFlexConsumption"] is True and "runtimeStack" not in deploy
+    assert f"runtimeStack: 'PYTHON|{variables['pythonVersion']}'" in (ROOT / "azure-pipelines.yml").read_text()
     assert deploy["connectedServiceNameARM"] == "$(azureServiceConnection)"
     assert deploy["appName"] == "$(functionAppName)"
     artifact = task(stage("Build"), "PublishPipelineArtifact@")["inputs"]["artifact"]

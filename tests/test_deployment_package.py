@@ -95,3 +95,13 @@ def test_the_check_catches_a_deployed_module_that_imports_a_tool(tmp_path, modul
     (tmp_path / "shared" / "leak.py").write_text(f"import json\nimport requests\nimport {module}\n", encoding="utf-8")
 
     assert foreign_imports(tmp_path, deployment_set(tmp_path)) == [f"shared/leak.py: {module}"]
+
+
+def test_a_live_pipelines_json_is_deployed_with_the_app_and_the_example_is_not(tmp_path):
+    (tmp_path / ".funcignore").write_text((ROOT / ".funcignore").read_text(encoding="utf-8"), encoding="utf-8")
+    for name in ("pipelines.json", "pipelines.json.example", "host.json"):
+        (tmp_path / name).write_text("{}", encoding="utf-8")
+
+    files = deployment_set(tmp_path)
+
+    assert "pipelines.json" in files and "pipelines.json.example" not in files

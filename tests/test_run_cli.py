@@ -251,9 +251,15 @@ def test_non_string_values_are_read_as_core_tools_reads_them(fake, tmp_path, cap
     assert fake.instances["ci-a"].state == "Running"
 
 
-def test_emulator_and_settings_together_is_a_usage_error(capsys):
-    assert run.main(["StopComputeTimer", "--emulator", "--settings", "x.json"]) == 2
-    assert "not allowed with" in capsys.readouterr().err
+def test_the_emulator_runs_the_settings_files_behaviour_as_the_demos_identity(tmp_path, capsys):
+    path = settings_file(tmp_path, STOP_COMPUTE_EXCLUDE="ci-bob", AML_WORKSPACE_NAME="my-real-workspace")
+
+    assert run.main(["StopComputeTimer", "--emulator", "--settings", str(path)]) == 0
+
+    out = capsys.readouterr().out
+    assert "emulator: compute ci-alice: Running -> Stopping" in out
+    assert "compute name=ci-bob state=Running action=skipped reason=excluded" in out, "the file's own exclude"
+    assert "my-real-workspace" not in out and "workspace=ws-demo" in out, "the demo's workspace"
 
 
 def test_the_emulator_without_the_test_tools_says_what_to_install(capsys, monkeypatch):
@@ -332,10 +338,10 @@ def test_a_function_folder_without_a_timer_binding_exits_2(stand_in_app, capsys)
 
 
 def test_emulator_stop_compute_changes_only_the_fake_and_restores_the_environment(capsys, monkeypatch):
-    # A developer's real settings are in the environment: none may reach the fake, and all are there afterwards.
+    # A developer's real identity and workspace are in the environment: none may reach the fake, and all are there
+    # afterwards.
     home = os.environ["HOME"]
     monkeypatch.setenv("AML_WORKSPACE_NAME", "my-real-workspace")
-    monkeypatch.setenv("STOP_COMPUTE_DRY_RUN", "true")
     monkeypatch.setenv("IDENTITY_ENDPOINT", "http://169.254.0.1/msi/token")
 
     assert run.main(["StopComputeTimer", "--emulator"]) == 0
@@ -354,9 +360,19 @@ def test_emulator_stop_compute_changes_only_the_fake_and_restores_the_environmen
     assert re.fullmatch(r"invocation succeeded: StopComputeTimer in \d+\.\d\d s", last_line(out))
     assert "my-real-workspace" not in out
     assert CLIENT_SECRET not in out + err
-    assert app_settings() == {"AML_WORKSPACE_NAME": "my-real-workspace", "STOP_COMPUTE_DRY_RUN": "true",
+    assert app_settings() == {"AML_WORKSPACE_NAME": "my-real-workspace",
                               "IDENTITY_ENDPOINT": "http://169.254.0.1/msi/token"}
     assert os.environ["HOME"] == home, "HOME is put back"
+
+
+def test_the_emulator_keeps_the_developers_behaviour_settings(capsys, monkeypatch):
+    monkeypatch.setenv("STOP_COMPUTE_DRY_RUN", "true")
+
+    assert run.main(["StopComputeTimer", "--emulator"]) == 0
+
+    out = capsys.readouterr().out
+    assert "compute name=ci-alice state=Running action=would_stop" in out
+    assert "emulator: compute ci-alice: Running (unchanged)" in out
 
 
 def test_emulator_run_pipeline_submits_the_endpoint_default_version(capsys):

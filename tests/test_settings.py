@@ -29,8 +29,8 @@ def with_(base: dict, **overrides: str | None) -> dict:
 def test_pipeline_defaults():
     settings = load_pipeline_settings(PIPELINE)
 
-    assert settings.experiment == DEFAULT_EXPERIMENT and settings.parameters == {}
-    assert settings.skip_if_active is False and settings.wait_minutes == 0
+    assert settings.job.experiment == DEFAULT_EXPERIMENT and settings.job.parameters == {}
+    assert settings.job.skip_if_active is False and settings.job.wait_minutes == 0
     assert settings.azure.cloud == "AzureCloud" and settings.azure.retry_budget_seconds == DEFAULT_RETRY_BUDGET_SECONDS
 
 
@@ -63,8 +63,8 @@ def test_parameters_and_wait():
     settings = load_pipeline_settings(with_(PIPELINE, RUN_PIPELINE_PARAMETERS='{"a": 1, "b": "x", "c": false}',
                                             RUN_PIPELINE_WAIT_MINUTES="9", RUN_PIPELINE_SKIP_IF_ACTIVE="1"))
 
-    assert settings.parameters == {"a": 1, "b": "x", "c": False}
-    assert settings.wait_minutes == 9 and settings.skip_if_active is True
+    assert settings.job.parameters == {"a": 1, "b": "x", "c": False}
+    assert settings.job.wait_minutes == 9 and settings.job.skip_if_active is True
 
 
 def test_managed_identity_needs_no_tenant_or_client():
@@ -202,7 +202,8 @@ def host_json(tmp_path, **document) -> object:
 def test_a_wait_fits_in_the_function_timeout_with_a_minute_to_spare(tmp_path, timeout, longest):
     path = host_json(tmp_path, functionTimeout=timeout)
 
-    assert load_pipeline_settings(with_(PIPELINE, RUN_PIPELINE_WAIT_MINUTES=str(longest)), path).wait_minutes == longest
+    loaded = load_pipeline_settings(with_(PIPELINE, RUN_PIPELINE_WAIT_MINUTES=str(longest)), path)
+    assert loaded.job.wait_minutes == longest
     with pytest.raises(ConfigError) as error:
         load_pipeline_settings(with_(PIPELINE, RUN_PIPELINE_WAIT_MINUTES=str(longest + 1)), path)
 
@@ -219,10 +220,10 @@ def test_without_a_function_timeout_the_consumption_default_of_5_minutes_applies
 def test_an_unlimited_function_timeout_allows_the_longest_wait(tmp_path):
     path = host_json(tmp_path, functionTimeout="-1")
 
-    assert load_pipeline_settings(with_(PIPELINE, RUN_PIPELINE_WAIT_MINUTES="1440"), path).wait_minutes == 1440
+    assert load_pipeline_settings(with_(PIPELINE, RUN_PIPELINE_WAIT_MINUTES="1440"), path).job.wait_minutes == 1440
 
 
 def test_the_apps_own_host_json_allows_a_wait_of_9_minutes():
-    assert load_pipeline_settings(with_(PIPELINE, RUN_PIPELINE_WAIT_MINUTES="9")).wait_minutes == 9
+    assert load_pipeline_settings(with_(PIPELINE, RUN_PIPELINE_WAIT_MINUTES="9")).job.wait_minutes == 9
     with pytest.raises(ConfigError, match=r"functionTimeout \(00:10:00\)"):
         load_pipeline_settings(with_(PIPELINE, RUN_PIPELINE_WAIT_MINUTES="10"))

@@ -5,6 +5,7 @@ draw a week of the functions' schedules.
     python -m shared.schedule next "0 25 12 * * *" --count 3 --tz Asia/Tokyo
     python -m shared.schedule from-local "0 30 8 * * 1-5" --tz Europe/Berlin
     python -m shared.schedule week --settings local.settings.json
+    python -m shared.schedule jobs pipelines.json
 
 The top floor of the schedule code: it reads settings and local time, which build on the engine; nothing imports it.
 """
@@ -17,11 +18,14 @@ import os
 import sys
 from collections.abc import Mapping
 from datetime import date, datetime
+from pathlib import Path
 
-from shared import clock
+from shared import clock, jobs
 from shared.errors import AppError
-from shared.functions import FUNCTIONS, by_name
-from shared.localtime import host_schedule_for, parse_local
+from shared.functions import FUNCTIONS, RUN_PIPELINE, by_name
+from shared.hostconfig import function_timeout
+from shared.jobs import read_jobs
+from shared.localtime import cover, firings_per_day, first_missed, host_schedule_for, parse_local
 from shared.occurrences import Occurrences
 from shared.schedule.describe import join
 from shared.schedule.ncrontab import Schedule, ScheduleError, validate
@@ -36,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "week":
             return _print_week(args)
+        if args.command == "jobs":
+            return _print_jobs(args)
         schedule = validate(args.expression, os.environ)
         if args.command == "from-local":
             return _print_from_local(schedule, args)
@@ -75,6 +81,16 @@ def _parser() -> argparse.ArgumentParser:
     week.add_argument("--week", metavar="DATE", help="any day of the week to draw (default: this week)")
     week.add_argument("--settings", metavar="PATH",
                       help="the functions' settings from this local.settings.json's Values (default: the environment)")
+    week.add_argument("--jobs", metavar="FILE", help="draw the jobs of this pipelines.json (default: the app's own, "
+                      "when it has one)")
+    listed = commands.add_parser("jobs", help="check pipelines.json, list each job's next occurrences, and print the "
+                                 "host schedule that covers them")
+    listed.add_argument("file", nargs="?", default="pipelines.json", metavar="FILE",
+                        help="the jobs file (default: pipelines.json)")
+    listed.add_argument("--count", type=_positive, default=3, help="occurrences per job (default 3)")
+    listed.add_argument("--after", help="ISO 8601 start (default now; naive means UTC)")
+    listed.add_argument("--settings", metavar="PATH", help="read RUN_PIPELINE_SCHEDULE from this "
+                        "local.settings.json's Values (default: the environment)")
     return parser
 
 
@@ -130,7 +146,7 @@ def _print_week(args: argparse.Namespace) -> int:
         lanes = [Lane(f"schedule {index}", _occurrences(validate(expression, os.environ), args.local))
                  for index, expression in enumerate(args.expressions, 1)]
     else:
-        lanes = _configured_lanes(_settings_values(args.settings))
+        lanes = _configured_lanes(_settings_values(args.settings), Path(args.jobs) if args.jobs else jobs.JOBS_FILE)
     print(draw(lanes, monday_of(day)), end="")
     return 0
 
@@ -145,16 +161,66 @@ def _settings_values(path: str | None) -> Mapping[str, str]:
     return {name: str(value) for name, value in values.items() if value is not None}
 
 
-def _configured_lanes(env: Mapping[str, str]) -> list[Lane]:
-    """Each function whose schedule is set, with its local schedule when its zone is set."""
+def _configured_lanes(env: Mapping[str, str], jobs_file: Path | None) -> list[Lane]:
+    """Each function whose schedule is set, with its local schedule when its zone is set; RunPipelineTimer's
+    pipelines.json jobs one by one."""
     configured = [function for function in sorted(FUNCTIONS, key=lambda function: function.name)
                   if (env.get(function.schedule) or "").strip()]
     if not configured:
         names = join(sorted(function.schedule for function in FUNCTIONS), "or")
         raise ScheduleError(f"no function's schedule is set: set {names}, read them with --settings "
                             "local.settings.json, or give EXPRs")
-    return [Lane(function.name, load_occurrences(function, env), function.power and function.power.action)
-            for function in configured]
+    lanes = []
+    for function in configured:
+        if function is RUN_PIPELINE and jobs_file is not None and jobs_file.exists():
+            lanes += _job_lanes(jobs_file, validate(env[function.schedule].strip()))
+        else:
+            lanes.append(Lane(function.name, load_occurrences(function, env), function.power and function.power.action))
+    return lanes
+
+
+def _job_lanes(path: Path, host: Schedule) -> list[Lane]:
+    found, problems = read_jobs(path, function_timeout())
+    if problems:
+        raise ScheduleError("; ".join(problems))
+    return [Lane(f"{RUN_PIPELINE.name} job {job.name}", Occurrences(host, job.local)) for job in found if job.enabled]
+
+
+def _print_jobs(args: argparse.Namespace) -> int:
+    """Problems on stderr (exit 1); else the covering host schedule alone on the first line, each job and its next
+    occurrences, and whether RUN_PIPELINE_SCHEDULE (when set) covers every enabled job (exit 1 when not)."""
+    path = Path(args.file)
+    found, problems = read_jobs(path, function_timeout())
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 1
+    start = _parse_after(args.after) if args.after else clock.now()
+    enabled = [job for job in found if job.enabled]
+    needed = cover([host_schedule_for(job.local, start).schedule for job in enabled]) if enabled else None
+    print(needed.expression if needed else "(no enabled job)")
+    if needed:
+        print(f"the tightest host schedule for the {len(enabled)} enabled job(s) of {path}: it fires "
+              f"{firings_per_day(needed, start):.3g} time(s) a day; each tick runs the jobs with an occurrence at it")
+    for job in found:
+        state = "" if job.enabled else " (enabled: false)"
+        print(f'{job.name}: "{job.local.schedule}" in {job.local.zone_name} '
+              f"({job.local.schedule.describe(job.local.zone_name)}), {job.target.kind.key}={job.target.value}{state}")
+        for moment in Occurrences(needed or job.local.schedule, job.local).upcoming(start, args.count):
+            print(f"  {clock.stamp(moment)}  {job.local.local(moment).isoformat()}")
+    current = (_settings_values(args.settings).get(RUN_PIPELINE.schedule) or "").strip()
+    if not current:
+        print(f"{RUN_PIPELINE.schedule} is not set here: set it to the first line")
+        return 0
+    host = validate(current)
+    misses = [(job, missed) for job in enabled if (missed := first_missed(host, job.local, start))]
+    if not misses:
+        print(f'{RUN_PIPELINE.schedule} "{host}" covers every enabled job')
+        return 0
+    for job, missed in misses:
+        print(f'error: {RUN_PIPELINE.schedule} "{host}" misses job {job.name!r} at {missed.isoformat()} '
+              f"({clock.stamp(missed)}): set it to the first line", file=sys.stderr)
+    return 1
 
 
 def _offset_text(offset) -> str:
