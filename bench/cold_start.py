@@ -1,7 +1,8 @@
-"""Cold start: import times in a fresh interpreter, and the first StopComputeTimer tick of a fresh process.
+"""Cold start: import times in a fresh interpreter, and the first tick of a fresh process.
 
-The compute functions import nothing of the retired SDK: their cold import is compared with `import requests`, which
-every function needs anyway; RunPipelineTimer's includes the SDK v1 it resolves published pipelines with.
+No function imports the retired SDK when it loads: each cold import is compared with `import requests`, which every
+function needs anyway. RunPipelineTimer loads the SDK v1 only in a tick that submits a published pipeline (or a
+pipeline endpoint); a batch endpoint tick (Azure ML v2) never does, and the first ticks of both are timed.
 
     python bench/cold_start.py [--runs 5] [--latency-ms 20]
 
@@ -51,6 +52,31 @@ with _common.fake_azure({latency_ms}) as fake:
 print("BENCH", json.dumps({{"seconds": imported - started + done - ticking, "requests": len(fake.requests)}}))
 """
 
+PIPELINE_TICK_CHILD = """
+import json, sys, time
+sys.path.insert(0, "bench")
+import _common
+started = time.perf_counter()
+import RunPipelineTimer
+imported = time.perf_counter()
+from datetime import datetime, timezone
+_common.apply_settings(**{settings})
+with _common.fake_azure({latency_ms}) as fake:
+    fake.add_published_pipeline("train", pipeline_id="77777777-7777-7777-7777-777777777777")
+    fake.add_batch_endpoint("nightly-score")
+    ticking = time.perf_counter()
+    RunPipelineTimer.main(_common.make_timer(datetime(2026, 11, 21, 3, 0, tzinfo=timezone.utc)))
+    done = time.perf_counter()
+sdk = sum(name.split(".")[0] == "azureml" for name in sys.modules)
+print("BENCH", json.dumps({{"seconds": imported - started + done - ticking, "sdk_modules": sdk}}))
+"""
+# The first RunPipelineTimer tick of a fresh process, by target.
+PIPELINE_TICKS = {
+    "first RunPipelineTimer tick, published pipeline (v1)": {"RUN_PIPELINE_ID": "77777777-7777-7777-7777-777777777777"},
+    "first RunPipelineTimer tick, batch endpoint (v2)": {"RUN_PIPELINE_ID": "", "RUN_PIPELINE_BATCH_ENDPOINT":
+                                                         "nightly-score"},
+}
+
 
 def child(code: str) -> dict:
     """Run `code` in a fresh interpreter (cwd repo root, a new HOME, no app settings); return its BENCH figures."""
@@ -81,6 +107,10 @@ def main() -> None:
         tick = child(tick_code)
         times.setdefault("first StopComputeTimer tick (imports included)", []).append(tick["seconds"])
         requests.add(tick["requests"])
+        for name, settings in PIPELINE_TICKS.items():
+            found = child(PIPELINE_TICK_CHILD.format(settings=settings, latency_ms=args.latency_ms))
+            times.setdefault(name, []).append(found["seconds"])
+            sdk_modules[name] = found["sdk_modules"]
 
     print(f"fresh interpreter, median of {args.runs} runs; the tick: {INSTANCES} instances, {RUNNING} Running, "
           f"{args.latency_ms:g} ms per request (fake Azure)\n")
@@ -100,6 +130,9 @@ def main() -> None:
     round_trips = tick_requests * args.latency_ms / 1000
     print(f"summary: first StopComputeTimer tick of a fresh process {first_tick:.3f} s, of which {tick_requests} "
           f"requests x {args.latency_ms:g} ms = {round_trips:.3f} s")
+    v1, v2 = (_common.median(times[name]) for name in PIPELINE_TICKS)
+    print(f"first RunPipelineTimer tick (imports included): {v1:.3f} s for a published pipeline (it loads the SDK v1), "
+          f"{v2:.3f} s for a batch endpoint ({v1 / v2:.1f}x faster, no azureml module)")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 The services are ASP.NET: property names match case-insensitively, unknown properties are ignored, and a value of
 the wrong JSON type fails model binding with 400 before the service looks at anything else. The fake binds every
 body it accepts to the model class the SDK itself serializes for that endpoint (its `_attribute_map`: JSON key and
-type per attribute), so the fake's idea of a valid body is the SDK's, not the app's.
+type per attribute; `_validation`'s required attributes; a polymorphic model's `_subtype_map`), so the fake's
+idea of a valid body is the SDK's, not the app's.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ _DOTNET = {"str": "System.String", "int": "System.Int32", "long": "System.Int64"
 class BindError(ValueError):
     """A body the service's model binding rejects; `answer()` is the 400 it sends."""
 
-    def __init__(self, path: str, expected: str):
+    def __init__(self, path: str, expected: str, message: str | None = None):
         self.path = path
         self.expected = expected
-        super().__init__(f"The JSON value could not be converted to {expected}. Path: {path}")
+        super().__init__(message or f"The JSON value could not be converted to {expected}. Path: {path}")
 
     def answer(self) -> dict:
         """An ASP.NET Core ValidationProblemDetails body, as System.Text.Json model binding writes it."""
@@ -48,6 +49,7 @@ def bind(body: bytes | str | None, model: type) -> dict:
 def _bind_object(value: object, model: type, path: str) -> dict:
     if not isinstance(value, dict):
         raise BindError(path, model.__name__)
+    model = _subtype(value, model, path)
     by_key = {spec["key"].lower(): (attribute, spec["type"]) for attribute, spec in model._attribute_map.items()}
     bound = {}
     for key, item in value.items():
@@ -56,7 +58,28 @@ def _bind_object(value: object, model: type, path: str) -> dict:
             continue  # unknown properties are ignored, as ASP.NET does
         attribute, type_name = found
         bound[attribute] = _bind_value(item, type_name, f"{path}.{key}", model)
+    for attribute, rules in getattr(model, "_validation", {}).items():
+        if rules.get("required") and bound.get(attribute) is None:
+            key = model._attribute_map[attribute]["key"]
+            raise BindError(f"{path}.{key}", model.__name__, f"The {key} field is required. Path: {path}.{key}")
     return bound
+
+
+def _subtype(value: dict, model: type, path: str) -> type:
+    """A polymorphic model's subtype, named by its discriminator (key and value matched case-insensitively, as the
+    services' JSON converters do; `jobInputType` is `Literal` in the SDK and `literal` in the REST examples)."""
+    subtypes = getattr(model, "_subtype_map", None)
+    if not subtypes:
+        return model
+    (attribute, names), = subtypes.items()
+    key = model._attribute_map[attribute]["key"]
+    given = next((item for name, item in value.items() if name.lower() == key.lower()), None)
+    name = next((sub for kind, sub in names.items() if isinstance(given, str) and kind.lower() == given.lower()),
+                None)
+    if name is None:
+        raise BindError(f"{path}.{key}", model.__name__, f"The {key} field is required and must be one of "
+                        f"{', '.join(names)}. Path: {path}.{key}")
+    return _model(model, name)
 
 
 def _bind_value(value: object, type_name: str, path: str, owner: type) -> object:
@@ -100,6 +123,12 @@ def _dotnet(type_name: str) -> str:
 
 
 def _model(owner: type, name: str) -> type:
-    """A nested model class, from the package that holds `owner` (the SDK's generated `models` package)."""
+    """A nested model class: from `owner`'s module (a transcription, fakeazure.batch_models), else from the package
+    that holds it (the SDK's generated `models` package)."""
+    module = importlib.import_module(owner.__module__)
+    if hasattr(module, name):
+        return getattr(module, name)
     package = importlib.import_module(owner.__module__.rsplit(".", 1)[0])
+    if not hasattr(package, name):
+        raise AssertionError(f"model {name} (in {owner.__name__}) is not transcribed in {owner.__module__}")
     return getattr(package, name)

@@ -28,6 +28,7 @@ import requests
 import responses
 
 from fakeazure.arm import COMPUTE_PAGE_SIZE, WORKSPACE_PAGE_SIZE, Arm
+from fakeazure.batch import BatchEndpoints, FakeBatchEndpoint, FakeBatchJob
 from fakeazure.contract import BindError
 from fakeazure.entra import TOKEN_SECONDS, Entra
 from fakeazure.history import RUNS_PAGE_SIZE, RunHistory
@@ -58,12 +59,14 @@ class UnexpectedRequest(AssertionError):
 
 
 class Call(NamedTuple):
-    """One request the fake answered: method, full URL, the JSON body if there was one, when (on the fake's clock)."""
+    """One request the fake answered: method, full URL, the JSON body if there was one, when (on the fake's clock),
+    and its headers."""
 
     method: str
     url: str
     body: object
     at: float = 0.0
+    headers: dict = {}  # noqa: RUF012 - a record's field: each call gets its own dict
 
 
 def app_settings() -> dict[str, str]:
@@ -150,7 +153,14 @@ class FakeAzure:
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests that were being answered at once
         self.price_rows: list[dict] = default_rows()
-        self.services = (Entra(self), Arm(self), Pipelines(self), RunHistory(self), RetailPrices(self))
+        self.batch_endpoints: dict[str, FakeBatchEndpoint] = {}
+        self.batch_jobs: dict[str, FakeBatchJob] = {}
+        self.batch_job_statuses: list[str] = ["NotStarted", "Running", "Completed"]
+        self.batch_keeps_names = True  # False: the invoke names its job itself, ignoring the name it is sent
+        self.honours_repeatability = True
+        self.duplicate_name_status = 409
+        self.services = (Entra(self), Arm(self), Pipelines(self), RunHistory(self), RetailPrices(self),
+                         BatchEndpoints(self))
 
     # ----- seeding ------------------------------------------------------------------------------------------
     @property
@@ -194,6 +204,22 @@ class FakeAzure:
         self.endpoints[name] = {"id": endpoint_id, "versions": versions, "default": default_version,
                                 "status": status}
         return endpoint_id
+
+    def add_batch_endpoint(self, name: str, deployments: tuple[str, ...] = ("pipeline",), default: str | None = "",
+                           state: str = "Succeeded", inputs: set[str] | None = None) -> FakeBatchEndpoint:
+        """A batch endpoint with its deployments (all provisioned) and default one (empty: the first; None: none)."""
+        endpoint = FakeBatchEndpoint(name, dict.fromkeys(deployments, "Succeeded"),
+                                     deployments[0] if default == "" and deployments else default, state,
+                                     frozenset(inputs) if inputs is not None else None)
+        self.batch_endpoints[name] = endpoint
+        return endpoint
+
+    def add_batch_job(self, name: str, endpoint: str, statuses: list[str], experiment: str = "e") -> FakeBatchJob:
+        """A job of a batch endpoint the app did not invoke in this test (an earlier tick's, or the studio's)."""
+        job = FakeBatchJob(name, endpoint, self.batch_endpoints[endpoint].default or "", experiment, {},
+                           list(statuses))
+        self.batch_jobs[name] = job
+        return job
 
     def add_run(self, experiment: str, pipeline_id: str, statuses: list[str], tags: dict | None = None) -> FakeRun:
         """A run started outside the app (e.g. from the portal)."""
@@ -251,7 +277,7 @@ class FakeAzure:
             rsps.add_callback(method, re.compile(r".*"), callback=self._dispatch)
 
     def _dispatch(self, request):
-        call = Call(request.method, request.url, json_or_text(request.body), self.clock())
+        call = Call(request.method, request.url, json_or_text(request.body), self.clock(), dict(request.headers))
         found = next(((route, match) for method, pattern, route in self._routes
                       if method == request.method and (match := pattern.match(request.url))), None)
         with self.lock:

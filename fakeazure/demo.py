@@ -1,9 +1,9 @@
 """A demo in the fake Azure, for `python -m localrun FUNCTION --emulator` and its tests.
 
-One workspace (ws-demo) holds a published pipeline, a two-version pipeline endpoint and computes in every state a
-tick has to tell apart; a second workspace and a second subscription make the fleet that
-`AML_COMPUTE_SCOPES=<DEMO_FLEET_SCOPES> python -m localrun StopComputeTimer --emulator` acts on. Never deployed
-(fakeazure/ is in .funcignore).
+One workspace (ws-demo) holds a published pipeline, a two-version pipeline endpoint, a batch endpoint with two
+deployments and computes in every state a tick has to tell apart; a second workspace and a second subscription make
+the fleet that `AML_COMPUTE_SCOPES=<DEMO_FLEET_SCOPES> python -m localrun StopComputeTimer --emulator` acts on. Never
+deployed (fakeazure/ is in .funcignore).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from shared.clock import now, stamp
 
 DEMO_PIPELINE = "train"
 DEMO_ENDPOINT = "nightly-train"
+DEMO_BATCH_ENDPOINT = "nightly-score"  # Azure ML v2: a batch endpoint with two pipeline component deployments
+DEMO_DEPLOYMENTS = ("pipeline", "pipeline-v2")
 SECOND_SUBSCRIPTION = "44444444-4444-4444-4444-444444444444"
 DEMO_FLEET_SCOPES = f"/subscriptions/{SUBSCRIPTION},/subscriptions/{SECOND_SUBSCRIPTION}"
 DEMO_INSTANCES = (
@@ -42,13 +44,17 @@ DEMO_FLEET = (
 
 def demo_azure(named: dict[str, set[str]] | None = None) -> FakeAzure:
     """The demo: ws-demo with pipelines and mixed computes, and the rest of a two-subscription fleet; plus a
-    published pipeline or pipeline endpoint for every one `named` names (by its pipelines.json key)."""
+    published pipeline, pipeline endpoint or batch endpoint (with every deployment named) for every one `named`
+    names (by its pipelines.json key)."""
     fake = FakeAzure()
     named = named or {}
     for pipeline_id in sorted(named.get("pipeline_id", ())):
         fake.add_published_pipeline(f"demo-{pipeline_id[:8]}", pipeline_id=pipeline_id)
     for name in sorted(named.get("pipeline_endpoint", set()) - {DEMO_ENDPOINT}):
         fake.add_pipeline_endpoint(name, {"0": fake.add_published_pipeline(f"{name}-v0")})
+    for name in sorted(named.get("batch_endpoint", set()) | {DEMO_BATCH_ENDPOINT}):
+        fake.add_batch_endpoint(name, (*DEMO_DEPLOYMENTS, *sorted(named.get("deployment", set()) -
+                                                                  set(DEMO_DEPLOYMENTS))))
     fake.add_published_pipeline(DEMO_PIPELINE)
     first = fake.add_published_pipeline(f"{DEMO_ENDPOINT}-v1")
     second = fake.add_published_pipeline(f"{DEMO_ENDPOINT}-v2")

@@ -31,20 +31,22 @@ HOST_IDENTITY_PREFIXES = ("IDENTITY_", "MSI_", "AZUREML_")
 
 
 def named_targets() -> dict[str, set[str]]:
-    """Every pipeline the configuration names, by the pipelines.json key of its kind (the file read as it is: the
-    tick itself reports what is wrong with it)."""
+    """Every pipeline (and batch deployment) the configuration names, by its pipelines.json key (the file read as it
+    is: the tick itself reports what is wrong with it)."""
     from shared import jobs
-    from shared.targets import KINDS
+    from shared.targets import DEPLOYMENT_KEY, DEPLOYMENT_SETTING, KINDS
 
-    found = {kind.key: {os.environ[kind.setting].strip()} for kind in KINDS if os.environ.get(kind.setting, "").strip()}
+    names = {**{kind.key: kind.setting for kind in KINDS}, DEPLOYMENT_KEY: DEPLOYMENT_SETTING}  # key -> setting
+    found = {key: {os.environ[setting].strip()} for key, setting in names.items()
+             if os.environ.get(setting, "").strip()}
     try:
         document = json.loads(jobs.JOBS_FILE.read_text(encoding="utf-8-sig")) if jobs.JOBS_FILE.exists() else {}
     except (OSError, ValueError):
         document = {}
     for entry in document.get("pipelines") or [] if isinstance(document, dict) else []:
-        for kind in KINDS:
-            if isinstance(entry, dict) and isinstance(entry.get(kind.key), str):
-                found.setdefault(kind.key, set()).add(entry[kind.key])
+        for key in names:
+            if isinstance(entry, dict) and isinstance(entry.get(key), str):
+                found.setdefault(key, set()).add(entry[key])
     return found
 
 
@@ -87,6 +89,7 @@ def _summary(function: str, fake, fleet: bool) -> Callable[[], None]:
     workspaces = list(fake.workspaces.values()) if fleet else [fake.workspace]
     before = {(ws.name, name): instance.state for ws in workspaces for name, instance in ws.instances.items()}
     runs_before = set(fake.runs)
+    jobs_before = set(fake.batch_jobs)
 
     def summary() -> None:
         where = f"{len(workspaces)} workspaces in {len(fake.subscriptions)} subscriptions" if fleet else \
@@ -96,7 +99,12 @@ def _summary(function: str, fake, fleet: bool) -> Callable[[], None]:
         for run in new_runs:
             tags = " ".join(f"{key}={value}" for key, value in run.tags.items())
             say(f"emulator: run {run.run_id} submitted to experiment {run.experiment}, tags: {tags}")
-        if function == "RunPipelineTimer" and not new_runs:
+        new_jobs = [job for name, job in fake.batch_jobs.items() if name not in jobs_before]
+        for job in new_jobs:
+            inputs = " ".join(f"{key}={value}" for key, value in job.inputs.items()) or "none"
+            say(f"emulator: job {job.name} invoked on batch endpoint {job.endpoint} (deployment {job.deployment}), "
+                f"experiment {job.experiment}, inputs: {inputs}")
+        if function == "RunPipelineTimer" and not new_runs and not new_jobs:
             say("emulator: no pipeline run submitted")
         if function != "RunPipelineTimer":
             for ws in workspaces:

@@ -8,6 +8,8 @@ any call to Azure (and in CI, `python -m shared.schedule jobs`), deployed with t
 Each job's schedule is read in its zone (default UTC) with the local-time rules of shared.localtime; the host fires
 on RUN_PIPELINE_SCHEDULE, which must cover every occurrence of every enabled job. Without the file, the RUN_PIPELINE_*
 settings are the one job (shared.settings). The rules a job's fields follow, whatever their source, live here.
+A job's target is a published pipeline or pipeline endpoint (SDK v1), or a batch endpoint (Azure ML v2) with an
+optional `deployment` (shared.targets).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from shared.hostconfig import HOST_JSON
 from shared.localtime import LocalSchedule, ZoneError, load_zone
 from shared.parameters import problems as template_problems
 from shared.schedule import ScheduleError, validate
-from shared.targets import KINDS, Target
+from shared.targets import BATCH_ENDPOINT, DEPLOYMENT_HINT, DEPLOYMENT_KEY, DEPLOYMENT_PATTERN, KINDS, Target
 from shared.tick import Tick, acts_at
 
 JOBS_FILE = HOST_JSON.parent / "pipelines.json"
@@ -35,7 +37,7 @@ EXPERIMENT_HINT = "an experiment name (letters, digits, '-', '_', at most 255, s
 PARAMETERS_HINT = 'expected a JSON object of parameter names to values, e.g. {"learning_rate": 0.01, "mode": "full"}'
 _NAME = re.compile(r"^[a-z0-9-]{1,40}$")
 _KEYS = {"name", "schedule", "time_zone", "experiment", "parameters", "skip_if_active", "wait_minutes", "enabled",
-         *(kind.key for kind in KINDS)}
+         DEPLOYMENT_KEY, *(kind.key for kind in KINDS)}
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,8 @@ def read_jobs(path: Path, timeout: timedelta | None) -> tuple[list[Job], list[st
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         where = f" at line {error.lineno} column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
         return [], [f"{path.name} is not valid JSON ({getattr(error, 'msg', error)}{where}): expected "
-                    '{"pipelines": [{"name": ..., "schedule": ..., "pipeline_id" or "pipeline_endpoint": ...}]}']
+                    '{"pipelines": [{"name": ..., "schedule": ..., "pipeline_id", "pipeline_endpoint" or '
+                    '"batch_endpoint": ...}]}']
     if not isinstance(document, dict) or not isinstance(document.get("pipelines"), list) or set(document) - {
             "pipelines"}:
         return [], [f'{path.name} must be a JSON object with one key, "pipelines", a list of jobs']
@@ -147,7 +150,7 @@ def _read_job(file: str, index: int, entry: object, timeout: timedelta | None) -
         value = typed(targets[0].key, str, "")
         if value and not targets[0].pattern.match(value):
             problem(f"{targets[0].key}={value!r} is not valid: expected {targets[0].hint}")
-        target = Target(targets[0], value)
+        target = Target(targets[0], value, _read_deployment(entry, targets[0], typed, problem))
     experiment = typed("experiment", str, name if isinstance(name, str) else "")
     if experiment and not EXPERIMENT.match(experiment):
         problem(f"experiment={experiment!r} is not valid: expected {EXPERIMENT_HINT}")
@@ -164,6 +167,19 @@ def _read_job(file: str, index: int, entry: object, timeout: timedelta | None) -
               parameters if isinstance(parameters, dict) else {}, typed("skip_if_active", bool, False), wait,
               typed("enabled", bool, True)) if local and target else None
     return (job if not problems else None), problems
+
+
+def _read_deployment(entry: dict, kind, typed, problem) -> str | None:
+    """A batch endpoint job's `deployment` (None: the endpoint's default one)."""
+    if DEPLOYMENT_KEY not in entry:
+        return None
+    deployment = typed(DEPLOYMENT_KEY, str, "")
+    if kind is not BATCH_ENDPOINT:
+        problem(f"{DEPLOYMENT_KEY} is set, but the job's target is {kind.key}: {DEPLOYMENT_KEY} names a deployment of "
+                f"its {BATCH_ENDPOINT.key}")
+    elif deployment and not DEPLOYMENT_PATTERN.match(deployment):
+        problem(f"{DEPLOYMENT_KEY}={deployment!r} is not valid: expected {DEPLOYMENT_HINT}")
+    return deployment or None
 
 
 def _read_schedule(entry: dict, problem) -> LocalSchedule | None:

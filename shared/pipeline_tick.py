@@ -4,7 +4,8 @@ submitted exactly once, isolated from the others; then the waits a job asks for;
 Single-pipeline mode behaves as it always did: its local schedule (if any) decides whether the tick acts, and its
 one job's error is the invocation's. With pipelines.json every job whose schedule has an occurrence at the tick runs;
 one that fails never keeps the others from running, and afterwards the invocation fails naming each failed job.
-The SDK v1 is imported only here, where a published pipeline is resolved.
+The SDK v1 is imported only when a job's target needs it (a published pipeline or pipeline endpoint); a batch
+endpoint job (Azure ML v2, shared.batch) goes over REST alone, so an app of batch endpoints never loads `azureml`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from shared.jobs import Job
 from shared.logfmt import kv, shorten
 from shared.retry import CALL_FAILURES, RetryBudget, bound_sdk_backoff
 from shared.settings import PipelineSettings, load_pipeline_settings
+from shared.submission import Outcome
 from shared.tick import Tick, tick_of
 from shared.timers import log_tick, open_tick, start_budget
 
@@ -81,18 +83,19 @@ def _run_jobs(settings: PipelineSettings, due: list[Job], tick: Tick, budget: Re
     outcomes: dict[str, JobOutcome] = {}
     waiters = []
     with ExitStack() as stack:
-        connection = None
+        connections: dict[bool, object] = {}  # by whether the job goes through the SDK v1: made when first needed
         for job in due:
             paused = "run_pipeline_disabled" if job.name in settings.disabled else \
                 "disabled_in_file" if not job.enabled else None
             if paused:
-                log.info(kv("pipeline", job=job.name, action="disabled", reason=paused, tick=tick.id))
+                log.info(kv("pipeline", action="disabled", job=job.name, reason=paused, tick=tick.id))
                 outcomes[job.name or ""] = JobOutcome(job, "disabled")
                 continue
             try:
-                if connection is None:
-                    connection = stack.enter_context(_connect(settings, budget))
-                outcome = _submit(connection, settings, job, tick, budget)
+                v1 = job.target.kind.sdk_v1
+                if v1 not in connections:
+                    connections[v1] = stack.enter_context(_connect(settings, budget, v1))
+                outcome = _submit(connections[v1], settings, job, tick, budget)
             except CALL_FAILURES as error:
                 if not isolate:
                     raise
@@ -114,15 +117,23 @@ def _run_jobs(settings: PipelineSettings, due: list[Job], tick: Tick, budget: Re
     return list(outcomes.values())
 
 
-def _connect(settings: PipelineSettings, budget: RetryBudget):
-    """The workspace through the SDK v1 (imported here: only a v1 job needs it)."""
+def _connect(settings: PipelineSettings, budget: RetryBudget, sdk_v1: bool):
+    """The workspace through the SDK v1 (imported here: only a v1 job needs it), or over REST for a v2 job."""
+    if not sdk_v1:
+        from shared.batch import connect as rest
+
+        return rest(settings.azure, budget)
     from shared.workspace import connect
 
     bound_sdk_backoff(settings.azure.retry_budget_seconds)  # the SDK's own retry waits fit in the budget too
     return connect(settings.azure, budget)
 
 
-def _submit(connection, settings: PipelineSettings, job: Job, tick: Tick, budget: RetryBudget):
+def _submit(connection, settings: PipelineSettings, job: Job, tick: Tick, budget: RetryBudget) -> Outcome:
+    if not job.target.kind.sdk_v1:
+        from shared.batch import submit_batch_job
+
+        return submit_batch_job(connection, job, settings.occurrences(job), tick, budget)
     from shared.pipelines import submit_job
 
     return submit_job(connection, job, settings.occurrences(job), tick, RUN_PIPELINE.name, budget,
@@ -132,5 +143,5 @@ def _submit(connection, settings: PipelineSettings, job: Job, tick: Tick, budget
 def _failed(job: Job, tick: Tick, error: BaseException) -> JobOutcome:
     reason = _FAILED_REASON.get(type(error).__name__, "service_error")
     text = shorten(f"{type(error).__name__}: {error}", 300)
-    log.error(kv("pipeline", job=job.name, action="failed", reason=reason, tick=tick.id, error=text))
+    log.error(kv("pipeline", action="failed", job=job.name, reason=reason, tick=tick.id, error=text))
     return JobOutcome(job, "failed", error=text)

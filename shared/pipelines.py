@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from azureml.pipeline.core import PipelineEndpoint, PublishedPipeline
@@ -24,13 +22,13 @@ from azureml.pipeline.core._restclients.aeva.models import PipelineSubmissionInf
 from shared import clock
 from shared.clock import parse_instant
 from shared.clouds import Cloud
-from shared.errors import AppError
 from shared.jobs import Job
 from shared.logfmt import kv, shorten
 from shared.occurrences import Occurrences
 from shared.parameters import effective
 from shared.retry import RetryBudget, not_an_answer, request_once, with_retries
 from shared.runhistory import SUCCEEDED, RunHistory, is_active
+from shared.submission import Outcome, PipelineError, named, studio_url, tick_times, wait_for_end
 from shared.targets import PIPELINE_ID
 from shared.tick import Tick
 from shared.workspace import Connection
@@ -50,11 +48,6 @@ ACTIVE_SCAN_LIMIT = 100
 # tagged by anyone is the lost attempt's run; this many of the pipeline's newest runs are looked at.
 ADOPT_SKEW = timedelta(minutes=5)
 ADOPT_SCAN_LIMIT = 10
-POLL_SECONDS = 30.0
-
-
-class PipelineError(AppError):
-    """The pipeline could not be resolved, submitted or did not succeed; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -66,23 +59,6 @@ class Published:
     pipeline_id: str
     submit_url: str
     enable_notification: bool | None = None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a tick did for a job: `submitted`, `skipped_active` or `already_submitted`, and the run it concerns;
-    `waiter` waits for the run to end when the job says to."""
-
-    action: str
-    run_id: str
-    status: str | None = None
-    portal_url: str | None = None
-    waiter: Callable[[], str] | None = field(default=None, compare=False, repr=False)
-
-
-def named(job: Job, setting: str, key: str) -> str:
-    """How a message names a field of the job: its app setting, or the pipelines.json job and field."""
-    return setting if job.name is None else f"job {job.name!r} {key}"
 
 
 def resolve(connection: Connection, job: Job, budget: RetryBudget) -> Published:
@@ -232,33 +208,8 @@ def ensure_tags(history: RunHistory, run_id: str, carried: dict, tags: dict[str,
 
 
 def portal_url(connection: Connection, run_id: str, cloud: Cloud) -> str:
-    """The run in the studio (no `tid`: the tenant id is an identity value, kept out of log lines)."""
     ws = connection.workspace
-    return (f"{cloud.studio}/runs/{run_id}?wsid=/subscriptions/{ws.subscription_id}/resourcegroups/"
-            f"{ws.resource_group}/workspaces/{ws.name}")
-
-
-def wait_until(history: RunHistory, job: Job, run_id: str, url: str, until: float) -> str:
-    """Poll the run until it ends or `until` (time.monotonic) comes; raises unless it completed."""
-    while True:
-        status = history.get(run_id).get("status")
-        if not is_active(status):
-            break
-        remaining = until - time.monotonic()
-        if remaining <= 0:
-            setting = named(job, "RUN_PIPELINE_WAIT_MINUTES", "wait_minutes")
-            raise PipelineError(f"run {run_id} is still {status} after {setting}={job.wait_minutes}: it goes on in "
-                                "Azure; raise the setting or set it to 0 to return after submit")
-        time.sleep(min(POLL_SECONDS, remaining))
-    if status != SUCCEEDED:
-        raise PipelineError(f"run {run_id} ended {status}: see {url}")
-    return status
-
-
-def tick_times(occurrences: Occurrences, tick: Tick) -> dict[str, datetime]:
-    """{tick} and {window_start} for the parameters, in the schedule's zone (UTC, or the local schedule's)."""
-    previous = occurrences.previous(tick.scheduled) or tick.scheduled
-    return {"tick": occurrences.in_zone(tick.scheduled), "window_start": occurrences.in_zone(previous)}
+    return studio_url(cloud, ws.subscription_id, ws.resource_group, ws.name, run_id)
 
 
 def submit_job(connection: Connection, job: Job, occurrences: Occurrences, tick: Tick, function_name: str,
@@ -267,7 +218,8 @@ def submit_job(connection: Connection, job: Job, occurrences: Occurrences, tick:
     waits when the job says to."""
     target = resolve(connection, job, budget)
     history = RunHistory(connection, job.experiment, budget)
-    fields = {**({"job": job.name} if job.name else {}), "pipeline": target.pipeline_id, target.kind: target.name,
+    fields = {**({"job": job.name} if job.name else {}), "target": job.target.kind.key,
+              "pipeline": target.pipeline_id, target.kind: target.name,
               "experiment": job.experiment, "tick": tick.id}
     if job.skip_if_active:
         active = find_active_run(history, target)
@@ -292,10 +244,11 @@ def submit_job(connection: Connection, job: Job, occurrences: Occurrences, tick:
                 parameters=json.dumps(parameters, separators=(",", ":")), portal_url=url))
     if job.wait_minutes <= 0:
         return Outcome("submitted", run_id, None, url)
-    until = time.monotonic() + job.wait_minutes * 60
+    until = clock.monotonic() + job.wait_minutes * 60
 
     def waiter() -> str:
-        status = wait_until(history, job, run_id, url, until)
+        status = wait_for_end(job, f"run {run_id}", lambda: history.get(run_id).get("status"),
+                              lambda status: not is_active(status), SUCCEEDED, url, until)
         log.info(kv("pipeline", action="completed", **fields, run_id=run_id, status=status))
         return status
 

@@ -36,7 +36,14 @@ from shared.redact import shape
 from shared.schedule import ScheduleError, validate
 from shared.scopes import Scope
 from shared.setting_reader import ConfigError, SettingReader, coverage_problem
-from shared.targets import KINDS, Target
+from shared.targets import (
+    BATCH_ENDPOINT,
+    DEPLOYMENT_HINT,
+    DEPLOYMENT_PATTERN,
+    DEPLOYMENT_SETTING,
+    KINDS,
+    Target,
+)
 
 __all__ = ["AzureSettings", "ComputeSettings", "ConfigError", "PipelineSettings", "load_compute_settings",
            "load_occurrences", "load_pipeline_settings"]
@@ -202,13 +209,21 @@ def _single_job(reader: SettingReader, local: LocalSchedule | None, timeout) -> 
     chosen = [kind for kind in KINDS if reader.optional(kind.setting)]
     for kind in chosen:
         reader.matching(kind.setting, reader.optional(kind.setting), kind.pattern, kind.hint)
-    if len(chosen) != 1:
-        names = [kind.setting for kind in KINDS]
-        reader.problems.append(
-            f"{' and '.join(kind.setting for kind in chosen)} are both set: set exactly one of them" if chosen else
-            f"{' or '.join(names)} is missing: set exactly one of them "
-            f"({', or '.join(kind.what for kind in KINDS)})")
-    target = Target(chosen[0], reader.optional(chosen[0].setting) or "") if chosen else Target(KINDS[0], "")
+    if len(chosen) > 1:
+        reader.problems.append(f"{_listed([kind.setting for kind in chosen], 'and')} are "
+                               f"{'both' if len(chosen) == 2 else 'all'} set: set exactly one of them")
+    elif not chosen:
+        reader.problems.append(f"{_listed([kind.setting for kind in KINDS], 'or')} is missing: set exactly one of "
+                               f"them ({'; '.join(kind.what for kind in KINDS[:-1])}; or {KINDS[-1].what})")
+    kind = chosen[0] if chosen else KINDS[0]
+    deployment = reader.optional(DEPLOYMENT_SETTING)
+    if deployment is not None and kind is not BATCH_ENDPOINT:
+        reader.problems.append(f"{DEPLOYMENT_SETTING} is set, but {BATCH_ENDPOINT.setting} is not: it names the "
+                               f"deployment of that batch endpoint to invoke (remove it, or set "
+                               f"{BATCH_ENDPOINT.setting})")
+    elif deployment is not None:
+        reader.matching(DEPLOYMENT_SETTING, deployment, DEPLOYMENT_PATTERN, DEPLOYMENT_HINT)
+    target = Target(kind, reader.optional(kind.setting) or "", deployment)
     experiment = reader.matching("RUN_PIPELINE_EXPERIMENT",
                                  reader.optional("RUN_PIPELINE_EXPERIMENT") or DEFAULT_EXPERIMENT, EXPERIMENT,
                                  EXPERIMENT_HINT)
@@ -223,7 +238,7 @@ def _single_job(reader: SettingReader, local: LocalSchedule | None, timeout) -> 
 def _file_jobs(reader: SettingReader, path: Path, schedule: str, timeout, now: datetime | None) -> tuple[Job, ...]:
     """The jobs of pipelines.json, none of the single-pipeline settings beside them, and the host schedule covering
     every enabled job."""
-    for name in [kind.setting for kind in KINDS] + list(SINGLE_JOB_SETTINGS):
+    for name in [kind.setting for kind in KINDS] + [DEPLOYMENT_SETTING, *SINGLE_JOB_SETTINGS]:
         if reader.optional(name):
             reader.problems.append(f"{name} is set, but {path.name} holds the pipelines: set it per job in the file "
                                    f"(or remove {path.name} to use the RUN_PIPELINE_* settings), and remove {name}")
@@ -244,6 +259,11 @@ def _file_jobs(reader: SettingReader, path: Path, schedule: str, timeout, now: d
                                    f"(\"{job.local.schedule}\" in {job.local.zone_name}): {problem} (python -m "
                                    "shared.schedule jobs prints the schedule that covers every job)")
     return tuple(jobs)
+
+
+def _listed(items: list[str], last: str) -> str:
+    """`a`, `a or b`, `a, b or c`."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {last} {items[-1]}"
 
 
 def _disabled(reader: SettingReader, jobs: tuple[Job, ...], path: Path | None) -> frozenset[str]:

@@ -27,7 +27,7 @@ from azureml._restclient import clientbase  # noqa: E402
 
 from fakeazure import CLIENT_ID, CLIENT_SECRET, TENANT, FakeAzure, app_settings  # noqa: E402
 from shared import clock as shared_clock  # noqa: E402
-from shared import pipelines, warm  # noqa: E402
+from shared import jobs, warm  # noqa: E402
 
 APP_PREFIXES = ("AZURE_", "AML_", "RUN_PIPELINE_", "STOP_COMPUTE_", "START_COMPUTE_", "IDENTITY_", "MSI_")
 
@@ -126,11 +126,9 @@ def retry_clock(monkeypatch) -> VirtualClock:
 
 
 @pytest.fixture
-def pipeline_clock(monkeypatch) -> VirtualClock:
-    """RUN_PIPELINE_WAIT_MINUTES polling without real waiting."""
-    clock = VirtualClock()
-    monkeypatch.setattr(pipelines, "time", clock)
-    return clock
+def pipeline_clock(retry_clock) -> VirtualClock:
+    """RUN_PIPELINE_WAIT_MINUTES polling without real waiting: the waits run on the tick's virtual clock."""
+    return retry_clock
 
 
 @pytest.fixture
@@ -187,3 +185,15 @@ def entry_point(function_name: str):
 def logs(caplog):
     caplog.set_level(logging.INFO)
     return caplog
+
+
+@pytest.fixture
+def write_jobs(tmp_path, monkeypatch):
+    """Write pipelines.json (the app reads it from its root: here a temporary one) from a list of jobs."""
+    path = tmp_path / "pipelines.json"
+    monkeypatch.setattr(jobs, "JOBS_FILE", path)
+
+    def write(entries, raw: str | None = None):
+        path.write_text(raw if raw is not None else json.dumps({"pipelines": entries}), encoding="utf-8")
+        return path
+    return write

@@ -38,6 +38,7 @@ DESIGN_SETTINGS = frozenset({
     "AML_SUBSCRIPTION_ID", "AML_RESOURCE_GROUP", "AML_WORKSPACE_NAME", "AML_CLOUD", "AML_RETRY_BUDGET_SECONDS",
     "AML_COMPUTE_SCOPES", "AML_COMPUTE_COST", "AML_COMPUTE_COST_CURRENCY",
     "RUN_PIPELINE_SCHEDULE", "RUN_PIPELINE_ID", "RUN_PIPELINE_ENDPOINT_NAME", "RUN_PIPELINE_EXPERIMENT",
+    "RUN_PIPELINE_BATCH_ENDPOINT", "RUN_PIPELINE_BATCH_DEPLOYMENT",
     "RUN_PIPELINE_PARAMETERS", "RUN_PIPELINE_SKIP_IF_ACTIVE", "RUN_PIPELINE_WAIT_MINUTES",
     "RUN_PIPELINE_TIME_ZONE", "RUN_PIPELINE_LOCAL_SCHEDULE", "RUN_PIPELINE_DISABLED",
     "STOP_COMPUTE_SCHEDULE", "STOP_COMPUTE_INCLUDE", "STOP_COMPUTE_EXCLUDE", "STOP_COMPUTE_EXEMPT_TAG",
@@ -71,6 +72,20 @@ APP_CALLS = {
     "history POST experiments/{exp}/runs:query": {f"{MLS}/experiments/read", f"{MLS}/experiments/runs/read"},
     "history PATCH experiments/{exp}/runs/{id} (tags)": {f"{MLS}/experiments/runs/write"},
     "history GET experiments/{exp}/runs/{id} (waiting)": {f"{MLS}/experiments/runs/read"},
+    "ARM GET workspaces/{ws}/batchEndpoints/{name}": {f"{MLS}/batchEndpoints/read"},
+    "ARM GET workspaces/{ws}/batchEndpoints/{name}/deployments/{deployment} (a named one)": {
+        f"{MLS}/batchEndpoints/deployments/read"},
+    "ARM GET workspaces/{ws}/jobs/{name} (the tick's job, skip_if_active, waiting)": {f"{MLS}/jobs/read"},
+    # Microsoft's "Configure RBAC for batch endpoint invoke" (how-to-authenticate-batch-endpoint): the job actions,
+    # and the experiment and run actions of the pipeline job the invoke creates in the invoker's name.
+    "scoring POST {scoringUri} (invoke the default deployment)": {
+        f"{MLS}/batchEndpoints/jobs/write", f"{MLS}/experiments/runs/submit/action", f"{MLS}/experiments/runs/write",
+        f"{MLS}/experiments/write",
+    },
+    "scoring POST {scoringUri} with azureml-model-deployment (a named one)": {
+        f"{MLS}/batchEndpoints/deployments/jobs/write", f"{MLS}/experiments/runs/submit/action",
+        f"{MLS}/experiments/runs/write", f"{MLS}/experiments/write",
+    },
 }
 # What the submitted pipeline's steps use in the submitter's name: Microsoft's documented "MLOps" custom role for
 # submitting runs of a published pipeline (how-to-assign-roles#mlops), with datasets/*/read spelled out.

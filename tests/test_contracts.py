@@ -227,3 +227,32 @@ def test_the_price_query_is_the_retail_prices_apis_filter(fake, settings, timer)
                         "%20and%20priceType%20eq%20'Consumption'%20and%20armRegionName%20eq%20'westeurope'%20and%20("
                         "armSkuName%20eq%20'STANDARD_DS3_V2'%20or%20armSkuName%20eq%20'STANDARD_NC6S_V3')"
                         "&currencyCode='EUR'")
+
+
+def test_a_batch_endpoint_tick_makes_the_calls_azure_ai_ml_makes(fake, settings, timer):
+    """BatchEndpoints_Get, BatchDeployments_Get and Jobs_Get (azure-rest-api-specs, Microsoft.MachineLearningServices
+    stable/2024-04-01: GET .../batchEndpoints/{name}, .../batchEndpoints/{name}/deployments/{deployment},
+    .../jobs/{id}); the invoke as azure-ai-ml's BatchEndpointOperations.invoke sends it: POST to the endpoint's
+    scoringUri, `BatchJobResource(properties=BatchJob(name, input_data={k: LiteralJobInput(value)},
+    properties={"experimentName": ...})).serialize()`, headers of EndpointInvokeFields (constants/_endpoint.py)."""
+    endpoint = fake.add_batch_endpoint("score", ("blue", "green"))
+    settings(RUN_PIPELINE_ID=None, RUN_PIPELINE_BATCH_ENDPOINT="score", RUN_PIPELINE_BATCH_DEPLOYMENT="green",
+             RUN_PIPELINE_PARAMETERS='{"day": "{tick:%Y-%m-%d}"}', RUN_PIPELINE_EXPERIMENT="scores")
+
+    run_pipeline_timer(timer)
+
+    name = "score-20261121T030000Z"
+    assert [(call.method, call.url) for call in fake.requests_to(ARM)] == [
+        ("GET", f"{ARM}{WS_ID}/batchEndpoints/score?api-version=2024-04-01"),
+        ("GET", f"{ARM}{WS_ID}/batchEndpoints/score/deployments/green?api-version=2024-04-01"),
+        ("GET", f"{ARM}{WS_ID}/jobs/{name}?api-version=2024-04-01"),
+    ]
+    invoke = only(fake.requests_to("inference.ml.azure.com"))
+    assert (invoke.method, invoke.url) == ("POST", endpoint.scoring_uri)
+    assert invoke.body == {"properties": {"name": name,
+                                          "inputData": {"day": {"jobInputType": "Literal", "value": "2026-11-21"}},
+                                          "properties": {"experimentName": "scores"}}}
+    assert invoke.headers["Content-Type"] == "application/json"
+    assert invoke.headers["azureml-model-deployment"] == "green"
+    assert invoke.headers["Authorization"].startswith("Bearer ")
+    assert len(invoke.headers["repeatability_request-id"]) == 36  # a UUID, one per tick's job

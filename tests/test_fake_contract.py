@@ -8,6 +8,7 @@ from azureml._restclient.models import QueryParamsDto
 from azureml.pipeline.core._restclients.aeva.models import PipelineSubmissionInfo
 
 from fakeazure import RUN_STATUSES, SUBSCRIPTION, UnexpectedRequest
+from fakeazure.batch_models import BatchJobResource
 from fakeazure.contract import BindError, bind
 from fakeazure.odata import QueryError, parse_filter
 from fakeazure.wire import jwt
@@ -56,6 +57,61 @@ def test_submit_parameters_must_be_strings_as_the_sdk_sends_them():
         bind('{"ExperimentName": "e", "ParameterAssignments": {"epochs": 3}}', PipelineSubmissionInfo)
     assert bind('{"experimentname": "e", "ParameterAssignments": {"epochs": "3"}}', PipelineSubmissionInfo) == {
         "experiment_name": "e", "parameter_assignments": {"epochs": "3"}}
+
+
+def test_an_invoke_binds_to_azure_ai_mls_batch_job_model_case_insensitively():
+    body = ('{"Properties": {"NAME": "j", "inputData": {"a": {"jobInputType": "literal", "Value": "1"}, '
+            '"b": {"JobInputType": "UriFolder", "uri": "https://x/y/"}}, "properties": {"experimentName": "e"}}}')
+
+    assert bind(body, BatchJobResource) == {"properties": {
+        "name": "j", "input_data": {"a": {"job_input_type": "literal", "value": "1"},
+                                    "b": {"job_input_type": "UriFolder", "uri": "https://x/y/"}},
+        "properties": {"experimentName": "e"}}}
+
+
+@pytest.mark.parametrize(("body", "path", "fragment"), [
+    ('{"properties": {"inputData": {"a": {"jobInputType": "Literal", "value": 3}}}}', "$.properties.inputData.a.value",
+     "could not be converted to System.String"),
+    ('{"properties": {"inputData": {"a": {"jobInputType": "Literal"}}}}', "$.properties.inputData.a.value",
+     "The value field is required"),
+    ('{"properties": {"inputData": {"a": {"value": "1"}}}}', "$.properties.inputData.a.jobInputType",
+     "must be one of CustomModel, Literal"),
+    ('{"properties": {"inputData": {"a": {"jobInputType": "Number", "value": "1"}}}}',
+     "$.properties.inputData.a.jobInputType", "must be one of"),
+    ('{"name": "j"}', "$.properties", "The properties field is required"),
+    ('{"properties": {"properties": {"experimentName": 1}}}', "$.properties.properties.experimentName",
+     "System.String"),
+])
+def test_an_invoke_the_model_refuses_does_not_bind(body, path, fragment):
+    with pytest.raises(BindError, match=fragment) as error:
+        bind(body, BatchJobResource)
+    assert error.value.path == path
+
+
+def test_the_scoring_host_takes_only_azure_ml_tokens_and_answers_a_bad_body_400(fake):
+    fake.add_batch_endpoint("score")
+    url = "https://score.westeurope.inference.ml.azure.com/jobs"
+    ml = {"Authorization": f"Bearer {jwt({'aud': 'https://ml.azure.com'})}"}
+
+    assert requests.post(url, json={"properties": {}}, headers=AUTH).status_code == 401  # ARM's token
+    bad = requests.post(url, json={"properties": {"inputData": {"a": {"jobInputType": "Literal", "value": 1}}}},
+                        headers=ml)
+    assert bad.status_code == 400 and "$.properties.inputData.a.value" in bad.json()["errors"]
+    assert requests.post(url, json={"properties": {"name": "j1"}}, headers=ml).status_code == 200
+    assert requests.post(url, json={"properties": {"name": "j1"}}, headers=ml).status_code == 409  # a name it has
+    assert list(fake.batch_jobs) == ["j1"]
+
+
+def test_a_repeated_invoke_with_its_repeatability_id_answers_the_first_job(fake):
+    fake.add_batch_endpoint("score")
+    url = "https://score.westeurope.inference.ml.azure.com/jobs"
+    headers = {"Authorization": f"Bearer {jwt({'aud': 'https://ml.azure.com'})}", "repeatability_request-id": "r1"}
+
+    first = requests.post(url, json={"properties": {"name": "j1"}}, headers=headers)
+    again = requests.post(url, json={"properties": {"name": "j1"}}, headers=headers)
+
+    assert (first.status_code, again.status_code) == (200, 200) and again.headers["Repeatability-Result"] == "accepted"
+    assert list(fake.batch_jobs) == ["j1"]
 
 
 def test_every_arm_call_needs_an_api_version(fake):

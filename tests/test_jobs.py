@@ -21,18 +21,6 @@ HOST = "0 0,5 * * * *"  # on the hour and at :05, UTC: covers both jobs below
 
 
 @pytest.fixture
-def write_jobs(tmp_path, monkeypatch):
-    """Write pipelines.json (the app reads it from its root: here a temporary one) from a list of jobs."""
-    path = tmp_path / "pipelines.json"
-    monkeypatch.setattr(jobs, "JOBS_FILE", path)
-
-    def write(entries, raw: str | None = None):
-        path.write_text(raw if raw is not None else json.dumps({"pipelines": entries}), encoding="utf-8")
-        return path
-    return write
-
-
-@pytest.fixture
 def two_jobs(fake, settings, write_jobs):
     """nightly-train: 02:00 Berlin time, a pipeline endpoint; hourly-score: at :05 UTC, a published pipeline."""
     score = fake.add_published_pipeline("score")
@@ -294,7 +282,8 @@ def test_the_emulator_runs_the_users_own_file_and_settings(write_jobs, capsys, m
 
     out = capsys.readouterr().out
     [line] = [line for line in out.splitlines() if "pipeline action=submitted" in line]
-    assert "job=my-job pipeline=77777777-7777-7777-7777-777777777777" in line and "experiment=mine" in line
+    assert "job=my-job target=pipeline_id pipeline=77777777-7777-7777-7777-777777777777" in line
+    assert "experiment=mine" in line
     assert "emulator: run " in out and " submitted to experiment mine, tags: " in out
     assert "my-real-workspace" not in out
 
@@ -353,7 +342,8 @@ def test_the_example_file_is_valid_and_deployable():
     from pathlib import Path
 
     found, problems = jobs.read_jobs(Path(__file__).resolve().parent.parent / "pipelines.json.example", None)
-    assert problems == [] and [job.name for job in found] == ["nightly-train", "hourly-score", "weekly-report"]
+    assert problems == [] and [job.name for job in found] == ["nightly-train", "hourly-score", "daily-score-v2",
+                                                         "weekly-report"]
 
 
 def test_week_draws_every_job(write_jobs):

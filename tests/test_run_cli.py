@@ -129,8 +129,8 @@ def test_a_missing_default_file_is_fine_when_the_environment_has_the_settings(fa
 
     out, err = capsys.readouterr()
     assert err.splitlines()[0].startswith(f"note: no local.settings.json in {tmp_path}")
-    assert last_line(out).startswith("invocation failed: ConfigError: invalid app settings: RUN_PIPELINE_ID or "
-                                     "RUN_PIPELINE_ENDPOINT_NAME is missing")
+    assert last_line(out).startswith("invocation failed: ConfigError: invalid app settings: RUN_PIPELINE_ID, "
+                                     "RUN_PIPELINE_ENDPOINT_NAME or RUN_PIPELINE_BATCH_ENDPOINT is missing")
     assert run.main(["StopComputeTimer"]) == 0
     assert fake.instances["ci-a"].state == "Stopping"
 
@@ -473,7 +473,8 @@ def test_cli_environment_wins_over_the_settings_file(tmp_path):
     assert result.stdout.startswith('RunPipelineTimer: schedule %RUN_PIPELINE_SCHEDULE% = "0 30 2 * * *"')
     assert "kept: RUN_PIPELINE_SCHEDULE" in result.stderr
     assert last_line(result.stdout).startswith("invocation failed: ConfigError: invalid app settings: "
-                                               "RUN_PIPELINE_ID or RUN_PIPELINE_ENDPOINT_NAME is missing")
+                                               "RUN_PIPELINE_ID, RUN_PIPELINE_ENDPOINT_NAME or "
+                                               "RUN_PIPELINE_BATCH_ENDPOINT is missing")
 
 
 def test_emulator_acts_on_the_demo_fleet_when_scopes_are_given(capsys, monkeypatch):

@@ -88,7 +88,8 @@ def test_parameters_are_sent_as_the_sdk_sends_them(fake, settings, timer):
         ({"AML_WORKSPACE_NAME": None}, "AML_WORKSPACE_NAME is missing"),
         ({"AML_SUBSCRIPTION_ID": "not-a-guid"}, "AML_SUBSCRIPTION_ID='not-a-guid' is not valid"),
         ({"AML_RESOURCE_GROUP": "  "}, "AML_RESOURCE_GROUP is missing"),
-        ({"RUN_PIPELINE_ID": None}, "RUN_PIPELINE_ID or RUN_PIPELINE_ENDPOINT_NAME is missing"),
+        ({"RUN_PIPELINE_ID": None},
+         "RUN_PIPELINE_ID, RUN_PIPELINE_ENDPOINT_NAME or RUN_PIPELINE_BATCH_ENDPOINT is missing"),
         ({"RUN_PIPELINE_ENDPOINT_NAME": "nightly"}, "both set: set exactly one"),
         ({"RUN_PIPELINE_ID": "12"}, "RUN_PIPELINE_ID='12' is not valid"),
         ({"RUN_PIPELINE_PARAMETERS": "{lr: 1}"}, "RUN_PIPELINE_PARAMETERS is not valid JSON"),
@@ -122,7 +123,8 @@ def test_every_configuration_problem_is_reported_at_once(fake, settings, timer):
         run_pipeline_timer(timer)
 
     named = [name for name in ("AML_WORKSPACE_NAME", "RUN_PIPELINE_PARAMETERS", "RUN_PIPELINE_SKIP_IF_ACTIVE",
-                               "AML_CLOUD", "RUN_PIPELINE_ID or RUN_PIPELINE_ENDPOINT_NAME")
+                               "AML_CLOUD", "RUN_PIPELINE_ID, RUN_PIPELINE_ENDPOINT_NAME or "
+                               "RUN_PIPELINE_BATCH_ENDPOINT")
              if name in str(error.value)]
     assert len(named) == 5 and len(error.value.problems) == 5
 

@@ -111,7 +111,8 @@ BAD_PIPELINE = [
     ({"RUN_PIPELINE_SCHEDULE": "01:00:00"}, "is not a valid schedule"),
     ({"RUN_PIPELINE_SCHEDULE": "0 0 0 30 2 *"}, "is not a valid schedule"),
     ({"RUN_PIPELINE_SCHEDULE": "0\t0 0 * * *"}, "is not a valid schedule"),
-    ({"RUN_PIPELINE_ID": None}, "RUN_PIPELINE_ID or RUN_PIPELINE_ENDPOINT_NAME is missing"),
+    ({"RUN_PIPELINE_ID": None}, "RUN_PIPELINE_ID, RUN_PIPELINE_ENDPOINT_NAME or RUN_PIPELINE_BATCH_ENDPOINT is "
+                                "missing"),
     ({"RUN_PIPELINE_ENDPOINT_NAME": "nightly"}, "are both set"),
     ({"RUN_PIPELINE_ID": "abc"}, "RUN_PIPELINE_ID='abc' is not valid"),
     ({"RUN_PIPELINE_ID": None, "RUN_PIPELINE_ENDPOINT_NAME": "bad name!"}, "RUN_PIPELINE_ENDPOINT_NAME="),
@@ -170,7 +171,7 @@ def test_an_empty_environment_names_every_required_setting():
         load_pipeline_settings({})
 
     for name in ("AML_SUBSCRIPTION_ID", "AML_RESOURCE_GROUP", "AML_WORKSPACE_NAME", "RUN_PIPELINE_SCHEDULE",
-                 "RUN_PIPELINE_ID or RUN_PIPELINE_ENDPOINT_NAME"):
+                 "RUN_PIPELINE_ID, RUN_PIPELINE_ENDPOINT_NAME or RUN_PIPELINE_BATCH_ENDPOINT"):
         assert name in str(error.value)
 
 

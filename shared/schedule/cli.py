@@ -205,7 +205,8 @@ def _print_jobs(args: argparse.Namespace) -> int:
     for job in found:
         state = "" if job.enabled else " (enabled: false)"
         print(f'{job.name}: "{job.local.schedule}" in {job.local.zone_name} '
-              f"({job.local.schedule.describe(job.local.zone_name)}), {job.target.kind.key}={job.target.value}{state}")
+              f"({job.local.schedule.describe(job.local.zone_name)}), {job.target.kind.key}={job.target.value}"
+              f"{f' deployment={job.target.deployment}' if job.target.deployment else ''}{state}")
         for moment in Occurrences(needed or job.local.schedule, job.local).upcoming(start, args.count):
             print(f"  {clock.stamp(moment)}  {job.local.local(moment).isoformat()}")
     current = (_settings_values(args.settings).get(RUN_PIPELINE.schedule) or "").strip()
