@@ -4,8 +4,6 @@ knows its deadline ends on its own. The fake applies ARM's token buckets on the 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from fakeazure import SUBSCRIPTION
 from shared import hostconfig
 from shared.compute import DeadlineReached
 from tests.conftest import TICK, entry_point, make_timer
+from tests.fresh import tick_in_a_fresh_interpreter
 from tests.logs import fields
 
 stop_compute_timer = entry_point("StopComputeTimer")
@@ -187,33 +186,9 @@ def test_no_deadline_with_minus_one(fake, settings, monkeypatch, tmp_path, timer
     assert all(instance.state == "Stopping" for instance in fake.instances.values())
 
 
-COMPUTE_TICK_WITHOUT_THE_SDK = """
-import json, os, sys
-sys.path.insert(0, ".")
-import StopComputeTimer, StartComputeTimer
-imported = sorted(name for name in sys.modules if name.split(".")[0] == "azureml")
-import responses
-from azure.functions.meta import Datum
-from azure.functions.timer import TimerRequestConverter
-from fakeazure import FakeAzure, app_settings
-os.environ.update(app_settings())
-fake = FakeAzure()
-fake.add_instance("ci-a", "Running")
-payload = {"Schedule": {"AdjustForDST": True}, "IsPastDue": False,
-           "ScheduleStatus": {"Last": "2026-11-20T21:25:00+00:00", "Next": "2026-11-21T21:25:00+00:00"}}
-with responses.RequestsMock(assert_all_requests_are_fired=False) as wire:
-    fake.install(wire)
-    StopComputeTimer.main(TimerRequestConverter.decode(Datum(json.dumps(payload), "json"), trigger_metadata={}))
-ticked = sorted(name for name in sys.modules if name.split(".")[0] == "azureml")
-print(json.dumps({"imported": imported, "ticked": ticked, "state": fake.instances["ci-a"].state}))
-"""
-
-
 def test_the_compute_functions_load_and_tick_without_the_retired_sdk(tmp_path):
-    env = {"PATH": "", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-c", COMPUTE_TICK_WITHOUT_THE_SDK], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    found = tick_in_a_fresh_interpreter(["StopComputeTimer", "StartComputeTimer"], "2026-11-21T21:25:00+00:00",
+                                        tmp_path, seed='fake.add_instance("ci-a", "Running")',
+                                        outcome='fake.instances["ci-a"].state')
 
-    assert result.returncode == 0, result.stderr
-    found = json.loads(result.stdout.splitlines()[-1])
-    assert found == {"imported": [], "ticked": [], "state": "Stopping"}
+    assert found == {"imported": [], "ticked": [], "outcome": "Stopping"}

@@ -4,8 +4,6 @@ wire (its scoring host, ARM's endpoints, deployments and jobs), with outcomes as
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,6 +14,7 @@ from fakeazure.wire import audience
 from shared.settings import ConfigError
 from shared.submission import PipelineError
 from tests.conftest import TICK, entry_point, make_timer
+from tests.fresh import tick_in_a_fresh_interpreter
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -319,36 +318,24 @@ def test_bad_batch_settings_fail_before_any_call(fake, batch, timer, overrides, 
     assert not fake.requests
 
 
-V2_TICK_WITHOUT_THE_SDK = r"""
-import json, os, sys
-sys.path.insert(0, ".")
-import RunPipelineTimer
-imported = sorted(name for name in sys.modules if name.split(".")[0] == "azureml")
-import responses
-from azure.functions.meta import Datum
-from azure.functions.timer import TimerRequestConverter
-from fakeazure import FakeAzure, app_settings
-os.environ.update(app_settings())
-os.environ["RUN_PIPELINE_BATCH_ENDPOINT"] = "nightly-score"
-fake = FakeAzure()
-fake.add_batch_endpoint("nightly-score")
-payload = {"Schedule": {"AdjustForDST": True}, "IsPastDue": False,
-           "ScheduleStatus": {"Last": "2026-11-20T03:00:00+00:00", "Next": "2026-11-21T03:00:00+00:00"}}
-with responses.RequestsMock(assert_all_requests_are_fired=False) as wire:
-    fake.install(wire)
-    RunPipelineTimer.main(TimerRequestConverter.decode(Datum(json.dumps(payload), "json"), trigger_metadata={}))
-ticked = sorted(name for name in sys.modules if name.split(".")[0] == "azureml")
-print(json.dumps({"imported": imported, "ticked": ticked, "jobs": sorted(fake.batch_jobs)}))
-"""
-
-
 def test_a_batch_endpoint_tick_never_imports_the_retired_sdk(tmp_path):
-    env = {"PATH": "", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-c", V2_TICK_WITHOUT_THE_SDK], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=120)
+    found = tick_in_a_fresh_interpreter(["RunPipelineTimer"], "2026-11-21T03:00:00+00:00", tmp_path,
+                                        seed=f"fake.add_batch_endpoint({ENDPOINT!r})",
+                                        settings={"RUN_PIPELINE_ID": "", "RUN_PIPELINE_BATCH_ENDPOINT": ENDPOINT},
+                                        outcome="sorted(fake.batch_jobs)")
 
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.splitlines()[-1]) == {"imported": [], "ticked": [], "jobs": [JOB]}
+    assert found == {"imported": [], "ticked": [], "outcome": [JOB]}
+
+
+def test_a_published_pipeline_tick_loads_the_sdk_only_when_it_ticks(tmp_path):
+    """The same check sees the SDK v1 when a tick needs it: loading RunPipelineTimer still imports none of it."""
+    pipeline_id = "77777777-7777-7777-7777-777777777777"
+    found = tick_in_a_fresh_interpreter(["RunPipelineTimer"], "2026-11-21T03:00:00+00:00", tmp_path,
+                                        seed=f"fake.add_published_pipeline(pipeline_id={pipeline_id!r})",
+                                        settings={"RUN_PIPELINE_ID": pipeline_id}, outcome="len(fake.runs)")
+
+    assert found["imported"] == [] and found["outcome"] == 1
+    assert "azureml.pipeline.core" in found["ticked"]
 
 
 def test_a_jobs_file_runs_v1_and_v2_jobs_in_one_tick(fake, settings, write_jobs, logs):
