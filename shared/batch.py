@@ -30,7 +30,6 @@ from datetime import datetime
 
 import requests
 
-from shared import clock
 from shared.arm import API_VERSION, ArmClient, service_error
 from shared.clock import as_utc
 from shared.clouds import Cloud
@@ -40,7 +39,7 @@ from shared.occurrences import Occurrences
 from shared.parameters import effective
 from shared.retry import RetryBudget, request_once, with_retries
 from shared.settings import AzureSettings
-from shared.submission import Outcome, PipelineError, named, studio_url, tick_times, wait_for_end
+from shared.submission import Outcome, PipelineError, job_fields, named, studio_url, tick_times, waiter
 from shared.targets import BATCH_ENDPOINT, DEPLOYMENT_KEY, DEPLOYMENT_SETTING
 from shared.tick import Tick
 from shared.tokens import TokenSource, signed_in
@@ -235,9 +234,8 @@ def submit_batch_job(ws: BatchWorkspace, job: Job, occurrences: Occurrences, tic
     outcome's waiter waits when the job says to."""
     endpoint = resolve(ws, job)
     name = job_name(job, tick.scheduled)
-    fields = {**({"job": job.name} if job.name else {}), "target": BATCH_ENDPOINT.key,
-              BATCH_ENDPOINT.key: endpoint.name, "deployment": endpoint.deployment, "experiment": job.experiment,
-              "tick": tick.id}
+    fields = {**job_fields(job), BATCH_ENDPOINT.key: endpoint.name, "deployment": endpoint.deployment,
+              "experiment": job.experiment, "tick": tick.id}
     earlier = get_job(ws, name)
     if earlier is not None:
         log.info(kv("pipeline", action="already_submitted", **fields, job_name=name, status=status_of(earlier),
@@ -246,9 +244,10 @@ def submit_batch_job(ws: BatchWorkspace, job: Job, occurrences: Occurrences, tic
     if job.skip_if_active:
         active = find_active(ws, job, occurrences, tick)
         if active is not None:
-            log.info(kv("pipeline", action="skipped_active", **fields, job_name=active.get("name"),
-                        status=status_of(active), portal_url=ws.studio(active.get("name"))))
-            return Outcome("skipped_active", active.get("name"), status_of(active), ws.studio(active.get("name")))
+            found = active.get("name")
+            log.info(kv("pipeline", action="skipped_active", **fields, job_name=found, status=status_of(active),
+                        portal_url=ws.studio(found)))
+            return Outcome("skipped_active", found, status_of(active), ws.studio(found))
     parameters = effective(job.parameters, tick_times(occurrences, tick))  # strings: LiteralJobInput.value
     answer, how = invoke_once(ws, endpoint, invoke_body(job, name, parameters), budget)
     kept = answer.get("name") or name
@@ -260,12 +259,6 @@ def submit_batch_job(ws: BatchWorkspace, job: Job, occurrences: Occurrences, tic
                       portal_url=ws.studio(kept)))
     if job.wait_minutes <= 0 or action != "submitted":
         return Outcome(action, kept, status_of(answer), ws.studio(kept))
-    until = clock.monotonic() + job.wait_minutes * 60
-
-    def waiter() -> str:
-        status = wait_for_end(job, f"job {kept}", lambda: status_of(get_job(ws, kept) or {}),
-                              lambda status: status in ENDED, COMPLETED, ws.studio(kept), until)
-        log.info(kv("pipeline", action="completed", **fields, job_name=kept, status=status))
-        return status
-
-    return Outcome("submitted", kept, status_of(answer), ws.studio(kept), waiter)
+    return Outcome("submitted", kept, status_of(answer), ws.studio(kept), waiter(
+        job, f"job {kept}", lambda: status_of(get_job(ws, kept) or {}), lambda status: status in ENDED, COMPLETED,
+        ws.studio(kept), log, {**fields, "job_name": kept}))

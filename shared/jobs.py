@@ -80,7 +80,7 @@ def wait_problem(name: str, wait_minutes: int, timeout: timedelta | None) -> str
     shown = f"{seconds // 3600:02}:{seconds // 60 % 60:02}:{seconds % 60:02}"
     return (f"{name}={wait_minutes} does not fit in host.json functionTimeout ({shown}): the wait plus "
             f"{int(WAIT_MARGIN.total_seconds() // 60)} minute for signing in and submitting must end before the host "
-            f"stops the function; set {name.split(': ')[-1]} to {f'at most {most}' if most > 0 else '0'}, or raise "
+            f"stops the function; set {name} to {f'at most {most}' if most > 0 else '0'}, or raise "
             "functionTimeout (Premium, Dedicated and Flex Consumption plans allow more than 10 minutes)")
 
 

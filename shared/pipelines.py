@@ -28,7 +28,7 @@ from shared.occurrences import Occurrences
 from shared.parameters import effective
 from shared.retry import RetryBudget, not_an_answer, request_once, with_retries
 from shared.runhistory import SUCCEEDED, RunHistory, is_active
-from shared.submission import Outcome, PipelineError, named, studio_url, tick_times, wait_for_end
+from shared.submission import Outcome, PipelineError, job_fields, named, studio_url, tick_times, waiter
 from shared.targets import PIPELINE_ID
 from shared.tick import Tick
 from shared.workspace import Connection
@@ -218,8 +218,7 @@ def submit_job(connection: Connection, job: Job, occurrences: Occurrences, tick:
     waits when the job says to."""
     target = resolve(connection, job, budget)
     history = RunHistory(connection, job.experiment, budget)
-    fields = {**({"job": job.name} if job.name else {}), "target": job.target.kind.key,
-              "pipeline": target.pipeline_id, target.kind: target.name,
+    fields = {**job_fields(job), "pipeline": target.pipeline_id, target.kind: target.name,
               "experiment": job.experiment, "tick": tick.id}
     if job.skip_if_active:
         active = find_active_run(history, target)
@@ -244,12 +243,6 @@ def submit_job(connection: Connection, job: Job, occurrences: Occurrences, tick:
                 parameters=json.dumps(parameters, separators=(",", ":")), portal_url=url))
     if job.wait_minutes <= 0:
         return Outcome("submitted", run_id, None, url)
-    until = clock.monotonic() + job.wait_minutes * 60
-
-    def waiter() -> str:
-        status = wait_for_end(job, f"run {run_id}", lambda: history.get(run_id).get("status"),
-                              lambda status: not is_active(status), SUCCEEDED, url, until)
-        log.info(kv("pipeline", action="completed", **fields, run_id=run_id, status=status))
-        return status
-
-    return Outcome("submitted", run_id, None, url, waiter)
+    return Outcome("submitted", run_id, None, url, waiter(
+        job, f"run {run_id}", lambda: history.get(run_id).get("status"), lambda status: not is_active(status),
+        SUCCEEDED, url, log, {**fields, "run_id": run_id}))

@@ -1,8 +1,10 @@
 """What a job's submit shares, whichever service takes it (the SDK v1 pipelines service, or a v2 batch endpoint):
-its outcome, its error, how messages name its fields, the tick's times for its parameters and the studio link."""
+its outcome, its error, how messages and log lines name it, the tick's times for its parameters, the studio link
+and the wait."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +13,7 @@ from shared import clock
 from shared.clouds import Cloud
 from shared.errors import AppError
 from shared.jobs import Job
+from shared.logfmt import kv
 from shared.occurrences import Occurrences
 from shared.tick import Tick
 
@@ -50,20 +53,32 @@ def studio_url(cloud: Cloud, subscription: str, resource_group: str, workspace: 
             f"workspaces/{workspace}")
 
 
-def wait_for_end(job: Job, what: str, read_status: Callable[[], str | None], ended: Callable[[str | None], bool],
-                 succeeded: str, url: str, until: float) -> str:
-    """Read the status of `what` (a run or a job) every POLL_SECONDS until it ends or `until` (clock.monotonic)
-    comes; raises unless it ended `succeeded`."""
-    while True:
-        status = read_status()
-        if ended(status):
-            break
-        remaining = until - clock.monotonic()
-        if remaining <= 0:
-            setting = named(job, "RUN_PIPELINE_WAIT_MINUTES", "wait_minutes")
-            raise PipelineError(f"{what} is still {status} after {setting}={job.wait_minutes}: it goes on in Azure; "
-                                "raise the setting or set it to 0 to return after submit")
-        clock.sleep(min(POLL_SECONDS, remaining))
-    if status != succeeded:
-        raise PipelineError(f"{what} ended {status}: see {url}")
-    return status
+def job_fields(job: Job) -> dict[str, str]:
+    """The first fields of a job's log lines: its pipelines.json name (when it has one) and its kind of target."""
+    return {**({"job": job.name} if job.name else {}), "target": job.target.kind.key}
+
+
+def waiter(job: Job, what: str, read_status: Callable[[], str | None], ended: Callable[[str | None], bool],
+           succeeded: str, url: str, log: logging.Logger, fields: dict) -> Callable[[], str]:
+    """The wait a job asks for, its wait_minutes counted from now (the submit): reads the status of `what` (a run or
+    a job) every POLL_SECONDS until it ends, logs `completed` with `fields`, and raises unless it ended
+    `succeeded`."""
+    until = clock.monotonic() + job.wait_minutes * 60
+
+    def wait() -> str:
+        while True:
+            status = read_status()
+            if ended(status):
+                break
+            remaining = until - clock.monotonic()
+            if remaining <= 0:
+                setting = named(job, "RUN_PIPELINE_WAIT_MINUTES", "wait_minutes")
+                raise PipelineError(f"{what} is still {status} after {setting}={job.wait_minutes}: it goes on in "
+                                    "Azure; raise the setting or set it to 0 to return after submit")
+            clock.sleep(min(POLL_SECONDS, remaining))
+        if status != succeeded:
+            raise PipelineError(f"{what} ended {status}: see {url}")
+        log.info(kv("pipeline", action="completed", **fields, status=status))
+        return status
+
+    return wait
