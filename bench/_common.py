@@ -28,7 +28,9 @@ if str(REPO_ROOT) not in sys.path:
 # The SDK prints deprecation and syntax warnings on import; they are noise in a figures table.
 warnings.filterwarnings("ignore")
 
-APP_PREFIXES = ("AZURE_", "AML_", "RUN_PIPELINE_", "STOP_COMPUTE_", "START_COMPUTE_", "IDENTITY_", "MSI_")
+from shared.functions import SETTING_PREFIXES  # noqa: E402 - after the repo root is on sys.path
+
+APP_PREFIXES = (*SETTING_PREFIXES, "IDENTITY_", "MSI_")
 
 
 # The SDK writes ~/.azureml (discovery cache, client info) under a HOME it reads once, at import: set it first.

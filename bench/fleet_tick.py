@@ -18,12 +18,12 @@ import _common
 
 import StopComputeTimer
 from shared import fleet
-from shared.arm import API_VERSION, ArmClient, workspaces_of
-from shared.hostconfig import Deadline
-from shared.retry import RetryBudget
+from shared.arm import API_VERSION, ArmClient, Paging, workspaces_of
+from shared.armids import workspaces_path
+from shared.retry import RetryPolicy
 from shared.scopes import Scope
 from shared.selection import STOP, Rules
-from shared.settings import load_compute_settings
+from shared.settings import DEFAULT_CONCURRENCY, load_compute_settings
 from shared.tokens import signed_in
 
 ARM = "https://management.azure.com"
@@ -52,34 +52,31 @@ def app_tick(fake) -> None:
 def workspace_after_workspace(fake) -> None:
     """The same REST calls, one workspace at a time (each with its own pool of 16)."""
     settings = load_compute_settings(os.environ)
-    budget = RetryBudget(120)
-    with signed_in(settings.azure, budget) as tokens:
-        client = ArmClient(ARM, tokens, budget)
+    policy = RetryPolicy(120)
+    with signed_in(settings.azure) as tokens:
+        client = ArmClient(ARM, tokens)
         for scope in settings.scopes:
-            url = f"{ARM}{scope.path}/providers/Microsoft.MachineLearningServices/workspaces?api-version={API_VERSION}"
+            url, paging = f"{ARM}{workspaces_path(scope.path)}?api-version={API_VERSION}", Paging()
             while url:
-                page = client.call("list_workspaces", "GET", url).json()
-                for workspace in workspaces_of(page):
-                    parts = workspace.id.strip("/").split("/")
-                    fleet.power_tick(client, [Scope(parts[1], parts[3], parts[-1])], Rules(STOP), False, Deadline(None))
-                url = page.get("nextLink")
+                answer = client.call("list_workspaces", "GET", url, policy.allowance())
+                items, url = paging.page(answer)
+                for workspace in workspaces_of(answer, items):
+                    fleet.power_tick(client, policy, [Scope(workspace.subscription, workspace.resource_group,
+                                                            workspace.name)], Rules(STOP), False, True, None, {},
+                                     DEFAULT_CONCURRENCY)
 
 
-def run_case(action, args, latency_ms: float, in_flight: int = fleet.MAX_IN_FLIGHT,
+def run_case(action, args, latency_ms: float, in_flight: int = DEFAULT_CONCURRENCY,
              **settings: str) -> tuple[int, float, int, int]:
     """Requests, wall time, instances left Running, and requests to the price list."""
     _common.fresh_process()
-    saved, fleet.MAX_IN_FLIGHT = fleet.MAX_IN_FLIGHT, in_flight
-    try:
-        with _common.fake_azure(latency_ms) as fake:
-            scopes = seed(fake, args.subscriptions, args.workspaces, args.instances, args.running)
-            _common.apply_settings(AML_COMPUTE_SCOPES=scopes, AML_SUBSCRIPTION_ID="", AML_RESOURCE_GROUP="",
-                                   AML_WORKSPACE_NAME="", **settings)
-            _, requests, seconds = _common.measure(fake, lambda: action(fake))
-            left = sum(i.state == "Running" for ws in fake.workspaces.values() for i in ws.instances.values())
-            return requests, seconds, left, len(fake.requests_to("prices.azure.com"))
-    finally:
-        fleet.MAX_IN_FLIGHT = saved
+    with _common.fake_azure(latency_ms) as fake:
+        scopes = seed(fake, args.subscriptions, args.workspaces, args.instances, args.running)
+        _common.apply_settings(AML_COMPUTE_SCOPES=scopes, AML_SUBSCRIPTION_ID="", AML_RESOURCE_GROUP="",
+                               AML_WORKSPACE_NAME="", AML_COMPUTE_CONCURRENCY=str(in_flight), **settings)
+        _, requests, seconds = _common.measure(fake, lambda: action(fake))
+        left = sum(i.state == "Running" for ws in fake.workspaces.values() for i in ws.instances.values())
+        return requests, seconds, left, len(fake.requests_to("prices.azure.com"))
 
 
 def main() -> None:

@@ -109,6 +109,8 @@ class Arm:
             return forbidden("Microsoft.MachineLearningServices/workspaces/computes/read", workspace.id)
         names = sorted(workspace.instances)
         body = page(request, names, self.fake.compute_page_size)
+        if workspace.next_link_loops:  # a broken service: every page says the next one is itself
+            body["nextLink"] = request.url
         listed = [workspace.instances[name] for name in body["value"]]
         body["value"] = [instance.payload(workspace.id, workspace.location) for instance in listed]
         for instance in listed:
@@ -160,7 +162,8 @@ class Arm:
         instance.state = moving
         self.fake.operations[operation] = {"status": "InProgress"}
         self.fake.accepted.append((self.fake.clock(), workspace.subscription, instance.name, action))
-        return 202, {"Azure-AsyncOperation": location, "Location": location}, ""
+        polling = {"Retry-After": self.fake.accepted_retry_after} if self.fake.accepted_retry_after else {}
+        return 202, {"Azure-AsyncOperation": location, "Location": location, **polling}, ""
 
     def _operation(self, request, match):
         operation = self.fake.operations.get(match.group("op"))

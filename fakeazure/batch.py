@@ -56,6 +56,11 @@ class FakeBatchJob:
     reads: int = 0
     submission: dict = field(default_factory=dict)  # the bound invoke body (BatchJobResource)
 
+    def __post_init__(self) -> None:
+        unknown = [status for status in self.statuses if status not in JOB_STATUSES]
+        if unknown:
+            raise ValueError(f"{unknown} are not JobStatus values: {JOB_STATUSES}")
+
     @property
     def status(self) -> str:
         return self.statuses[min(self.reads, len(self.statuses) - 1)]

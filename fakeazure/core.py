@@ -95,6 +95,7 @@ class Fault:
     lost: bool
     headers: dict
     body: str | None = None
+    content_type: str = "text/html"
 
     def applies(self, method: str, url: str) -> bool:
         return self.times > 0 and method == self.method and bool(self.pattern.search(url))
@@ -103,7 +104,7 @@ class Fault:
         if self.status is None:
             raise requests.ConnectionError("Connection aborted: RemoteDisconnected (injected by the fake)")
         if self.body is not None:
-            return self.status, {"Content-Type": "text/html", **self.headers}, self.body
+            return self.status, {"Content-Type": self.content_type, **self.headers}, self.body
         if url.startswith(LOGIN):
             # Entra's OAuth2 error format; `temporarily_unavailable` is its documented "retry the request" code
             # (Microsoft identity platform error codes).
@@ -148,6 +149,12 @@ class FakeAzure:
         self.operations: dict[str, dict] = {}
         self.accepted: list[tuple[float, str, str, str]] = []  # (clock, subscription, instance, action) per 202
         self.unresolvable: set[str] = set()  # host names that do not resolve (as without DNS)
+        self.slow: list[list] = []  # [method, pattern, seconds, times] of `hang`
+        self.advance: Callable[[float], None] = lambda seconds: None  # moves the fake's clock (a virtual one)
+        # ARM's 202 to an accepted power action names when to poll its operation (Microsoft Learn, "Track
+        # asynchronous Azure operations": Retry-After, "the number of seconds to wait before checking the status").
+        self.accepted_retry_after: str | None = "10"
+        self.runs_token_repeats: str | None = None  # run history answers every query page with this same token
         self._seen: dict[tuple[str, str], int] = {}
         self._chaos: tuple[float, int] | None = None
         self.in_flight = 0
@@ -167,10 +174,6 @@ class FakeAzure:
     def instances(self) -> dict[str, FakeInstance]:
         """The default workspace's computes."""
         return self.workspace.instances
-
-    @property
-    def api(self) -> str:
-        return API
 
     def add_workspace(self, subscription: str, resource_group: str, name: str, location: str = REGION,
                       kind: str = "Default") -> FakeWorkspace:
@@ -241,16 +244,21 @@ class FakeAzure:
 
     # ----- faults -------------------------------------------------------------------------------------------
     def fail(self, method: str, pattern: str, status: int | None = 503, times: int = 1, lost: bool = False,
-             headers: dict | None = None, body: str | None = None) -> Fault:
+             headers: dict | None = None, body: str | None = None, content_type: str = "text/html") -> Fault:
         """Answer the next `times` matching requests with `status` (None: a dropped connection).
 
         With `lost=True` the service acts on the request first and only the answer is lost, as when a gateway
-        times out after the backend accepted the call. `body` replaces the JSON error with raw text (a gateway's
-        HTML page, say).
+        times out after the backend accepted the call. `body` replaces the JSON error with raw text of
+        `content_type` (a gateway's HTML page, say, even with a status of 200: a proxy that answers for the service).
         """
-        fault = Fault(method, re.compile(pattern), status, times, lost, dict(headers or {}), body)
+        fault = Fault(method, re.compile(pattern), status, times, lost, dict(headers or {}), body, content_type)
         self.faults.append(fault)
         return fault
+
+    def hang(self, method: str, pattern: str, seconds: float, times: int = 1) -> None:
+        """The next `times` matching requests take `seconds` to answer (on the fake's clock): a request whose read
+        timeout is shorter times out after its timeout, as a stalled service does."""
+        self.slow.append([method, re.compile(pattern), seconds, times])
 
     def chaos(self, rate: float, seed: int) -> None:
         """Fail about `rate` of all requests, chosen per request from `seed` (thread timing does not matter)."""
@@ -297,6 +305,18 @@ class FakeAzure:
                 fault.times -= 1
             else:
                 fault = self._chaos_fault(request.method, request.url)
+            stall = next((item for item in self.slow if item[3] > 0 and item[0] == request.method
+                          and item[1].search(request.url)), None)
+            if stall is not None:
+                stall[3] -= 1
+        if stall is not None:
+            timeout = (getattr(request, "req_kwargs", {}) or {}).get("timeout")
+            read = timeout[1] if isinstance(timeout, tuple) else timeout
+            if read is not None and read < stall[2]:
+                self.advance(read)
+                raise requests.ReadTimeout(f"HTTPSConnectionPool: Read timed out. (read timeout={read})")
+            self.advance(stall[2])
+        with self.lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         if self.latency:

@@ -77,6 +77,8 @@ class RunHistory:
         found = sorted((run.dto() for run in self.fake.runs.values() if run.experiment == experiment),
                        key=lambda dto: dto[key], reverse=descending)
         found = [dto for dto in found if predicate(dto)]
+        if self.fake.runs_token_repeats is not None:  # a broken service: the same empty page and token forever
+            return json_answer(200, {"value": [], "continuationToken": self.fake.runs_token_repeats})
         start = int(query.get("continuation_token") or 0)
         size = min(query.get("top") or self.fake.runs_page_size, self.fake.runs_page_size)
         page = found[start:start + size]

@@ -15,7 +15,6 @@ from urllib.parse import parse_qs, quote, urlparse
 
 from fakeazure.wire import Route, json_answer
 
-PRICES = "https://prices.azure.com/api/retail/prices"
 PAGE_SIZE = 100
 CASE_SENSITIVE_FROM = "2023-01-01-preview"
 # Rough conversions from USD, for the currencies the API documents.

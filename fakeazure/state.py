@@ -117,6 +117,7 @@ class FakeWorkspace:
     location: str = REGION
     kind: str = "Default"
     readable: bool = True  # False: the identity has no role on it (403 on the workspace GET and compute list)
+    next_link_loops: bool = False  # True: its compute list's nextLink points at the page itself, forever
     instances: dict[str, FakeInstance] = field(default_factory=dict)
 
     @property
@@ -129,6 +130,8 @@ class FakeWorkspace:
 
     def add_instance(self, name: str, state: str = "Running", tags: dict | None = None,
                      compute_type: str = "ComputeInstance") -> FakeInstance:
+        if state not in INSTANCE_STATES:
+            raise ValueError(f"{state!r} is not a state ARM gives a compute instance: {INSTANCE_STATES}")
         instance = FakeInstance(name, state, dict(tags or {}), compute_type)
         self.instances[name] = instance
         return instance

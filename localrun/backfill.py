@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from localrun.console import EXIT_FAILED, EXIT_OK, SetupError, say
 from localrun.invoke import logs_to_stdout, redact, timer_request
+from localrun.settings_file import patched_environ
 from shared.clock import now, parse_instant, stamp
 from shared.functions import RUN_PIPELINE
 
@@ -123,7 +124,8 @@ def _fire(ticks, occurrences, most: int | None, job_name: str | None, epilogue) 
             stopped_at = f"stopped after --max {most} submits; the next occurrence is {stamp(tick)}"
             break
         previous = occurrences.previous(tick) or tick - timedelta(days=1)
-        with logs_to_stdout(FUNCTION, secrets):
+        # A re-run asked for by hand is never too late: the limit is for the host's own late firings.
+        with logs_to_stdout(FUNCTION, secrets), patched_environ({RUN_PIPELINE.max_late: None}):
             try:
                 outcomes = run_pipeline_tick(timer_request(tick, previous, past_due=True), only=job_name) or []
             except Exception as error:  # noqa: BLE001 - reported as this occurrence's result, and the run stops

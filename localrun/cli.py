@@ -111,7 +111,10 @@ def _function_name(text: str) -> str:
     names = functions()
     match = next((name for name in names if name.lower() == text.lower()), None)  # the host ignores case too
     if match is None:
-        raise argparse.ArgumentTypeError(f"unknown function {text!r}: choose {', '.join(names[:-1])} or {names[-1]}")
+        from shared.ncrontab import join
+
+        raise argparse.ArgumentTypeError(f"unknown function {text!r}: choose {join(names, 'or')}" if names else
+                                         f"unknown function {text!r}: this app has no timer function")
     return match
 
 
@@ -131,7 +134,7 @@ def _occurrences(function: str, schedule):
 def _tick(function: str, past_due: bool, epilogue: Callable[[], None] | None = None) -> int:
     """Check the schedule, fire one invocation for its latest occurrence; returns the exit status."""
     from shared.clock import now, stamp
-    from shared.schedule import ScheduleError, resolve_settings, validate
+    from shared.ncrontab import ScheduleError, resolve_settings, validate
 
     binding, expression = timer_binding(function)
     try:

@@ -23,8 +23,10 @@ LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 
 def functions() -> list[str]:
-    """The app's function folders (those with a function.json)."""
-    return sorted(path.parent.name for path in ROOT.glob("*/function.json"))
+    """The app's timer functions: the folders whose function.json has a timer trigger (tests/test_config_files.py
+    checks they are the rows of shared/functions.py)."""
+    return sorted(path.parent.name for path in ROOT.glob("*/function.json")
+                  if '"timerTrigger"' in path.read_text(encoding="utf-8-sig"))
 
 
 def timer_binding(function: str) -> tuple[str, str]:

@@ -40,6 +40,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def epoch() -> float:
+    """Seconds since the epoch, for the lifetimes services write that way (a managed identity's `expires_on`)."""
+    return time.time()
+
+
 def monotonic() -> float:
     return time.monotonic()
 

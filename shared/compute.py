@@ -15,19 +15,17 @@ app reads the instance (`Compute_Get`) and decides by its state, never by the st
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from shared.arm import API_VERSION, WorkspaceRef
+from shared.arm import API_VERSION
+from shared.armids import WorkspaceRef
 from shared.errors import AppError
 from shared.logfmt import kv
 from shared.selection import Instance, PowerAction
+from shared.transport import Answer
 
 log = logging.getLogger(__name__)
-
-
-class ComputeListError(AppError):
-    """A workspace's computes could not be listed; nothing was done in it."""
 
 
 class ComputeActionError(AppError):
@@ -80,40 +78,49 @@ class Costs:
 
 @dataclass(frozen=True)
 class Left:
-    """A scope or workspace this tick could not read (`failed`, with the service's error) or did not reach before
-    its deadline (`deferred`)."""
+    """A scope or workspace this tick could not read (`failed`, with its reason and the service's error) or did not
+    reach before its deadline (`deferred`)."""
 
     kind: str  # scope or workspace
     name: str
     action: str
     error: str = ""
+    reason: str = "deadline"
+    fields: tuple[tuple[str, str], ...] = ()  # where a bad answer came from: host, path, status
 
 
-def computes_url(arm_url: str, workspace: WorkspaceRef) -> str:
-    return f"{arm_url}{workspace.id}/computes?api-version={API_VERSION}"
+def compute_url(arm_url: str, workspace: WorkspaceRef, name: str = "", verb: str = "") -> str:
+    """A workspace's computes (no name), one compute, or its power action."""
+    below = "computes" + (f"/{name}" if name else "") + (f"/{verb}" if verb else "")
+    return workspace.url(arm_url, below, API_VERSION)
 
 
-def compute_url(arm_url: str, workspace: WorkspaceRef, name: str, verb: str = "") -> str:
-    return f"{arm_url}{workspace.id}/computes/{name}{f'/{verb}' if verb else ''}?api-version={API_VERSION}"
-
-
-def instances_of(page: dict, workspace: WorkspaceRef) -> list[Instance]:
+def instances_of(answer: Answer, items: list, workspace: WorkspaceRef) -> list[Instance]:
     """The compute instances of one list page (clusters, attached and inference computes left out), with the VM size
-    and region they bill as."""
+    and region they bill as; BadAnswer for an entry the app cannot read (no name, no properties object)."""
     found = []
-    for compute in page.get("value", []):
+    for index, compute in enumerate(items):
+        if not isinstance(compute, dict) or not isinstance(compute.get("name"), str) or not compute["name"]:
+            raise answer.bad(f"value[{index}] has no name")
         properties = compute.get("properties") or {}
+        if not isinstance(properties, dict):
+            raise answer.bad(f"value[{index}] ({compute['name']}): properties is not an object")
         if properties.get("computeType") == "ComputeInstance":
             details = properties.get("properties") or {}
+            tags = compute.get("tags") or {}
+            if not isinstance(details, dict) or not isinstance(tags, dict):
+                raise answer.bad(f"value[{index}] ({compute['name']}): properties.properties or tags is not an object")
             region = compute.get("location") or properties.get("computeLocation") or workspace.location
-            found.append(Instance(compute["name"], details.get("state") or "Unknown", dict(compute.get("tags") or {}),
-                                  workspace.name, details.get("vmSize") or "", str(region or "")))
+            found.append(Instance(compute["name"], str(details.get("state") or "Unknown"), dict(tags),
+                                  workspace.name, str(details.get("vmSize") or ""), str(region or "")))
     return found
 
 
-def state_of(compute: dict) -> str:
+def state_of(answer: Answer) -> str:
     """An instance's state as `Compute_Get` reports it."""
-    return ((compute.get("properties") or {}).get("properties") or {}).get("state") or "Unknown"
+    properties = answer.object().get("properties") or {}
+    details = properties.get("properties") if isinstance(properties, dict) else None
+    return str((details if isinstance(details, dict) else {}).get("state") or "Unknown")
 
 
 def _counts(results: list[Result], action: PowerAction) -> dict[str, int]:
@@ -140,8 +147,11 @@ def report(results: list[Result], workspaces: list[WorkspaceRef], left: list[Lef
     for item in left:
         if item.action == "deferred":
             log.warning(kv(f"compute_{item.kind}", **_where(item), action="deferred", reason="deadline"))
+    by_workspace: dict[str, list[Result]] = defaultdict(list)
+    for result in results:
+        by_workspace[result.workspace.key].append(result)
     for workspace in workspaces:
-        mine = [result for result in results if result.workspace == workspace]
+        mine = by_workspace[workspace.key]
         log.info(kv("compute_summary", workspace=workspace.name, subscription=workspace.subscription,
                     **_counts(mine, action), **(costs.fields(mine, action, dry_run) if costs else {}), dry_run=dry_run))
     log.info(kv("compute_total", power=action.verb, workspaces=len(workspaces), **_counts(results, action),

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import azure.functions as func
 
-from shared import clock
+from shared import clock, transport
 from shared.arm import ArmClient
 from shared.compute import Result
 from shared.fleet import power_tick
@@ -21,7 +21,7 @@ from shared.hostconfig import Deadline
 from shared.scopes import Scope
 from shared.selection import Rules
 from shared.settings import ConfigError, load_compute_settings, load_occurrences
-from shared.timers import open_tick, start_budget
+from shared.timers import open_tick, start_retries
 from shared.tokens import signed_in
 
 
@@ -40,20 +40,22 @@ def compute_tick(function: Function, timer: func.TimerRequest, env: Mapping[str,
     env = os.environ if env is None else env
     action = function.power.action
     settings = load_compute_settings(env, action.verb)
-    tick = open_tick(function.name, timer, settings.schedule, settings.local)
+    tick = open_tick(function.name, timer, settings.schedule, settings.local, settings.max_late)
     if tick is None:
         return None
-    budget = start_budget(settings.azure, deadline)
+    policy = start_retries(settings.azure, deadline)
+    transport.use_pool(settings.concurrency)
     rules = Rules(action, settings.include, settings.exclude, settings.tag)
     azure = settings.azure
     extra = _hours_to_start(env, tick.scheduled) if function is STOP_COMPUTE and settings.cost_currency else {}
-    with signed_in(azure, budget) as tokens:
-        client = ArmClient(azure.endpoints.resource_manager, tokens, budget)
+    with signed_in(azure, deadline) as tokens:
+        client = ArmClient(azure.endpoints.resource_manager, tokens, deadline)
         if settings.scopes:  # the fleet of AML_COMPUTE_SCOPES: each scope and workspace isolated
             scopes, isolate = settings.scopes, True
         else:
             scopes, isolate = [Scope(azure.subscription_id, azure.resource_group, azure.workspace_name)], False
-        return power_tick(client, scopes, rules, settings.dry_run, deadline, isolate, settings.cost_currency, extra)
+        return power_tick(client, policy, scopes, rules, settings.dry_run, isolate, settings.cost_currency, extra,
+                          settings.concurrency)
 
 
 def _hours_to_start(env: Mapping[str, str], moment: datetime) -> dict[str, float]:

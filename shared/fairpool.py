@@ -4,7 +4,8 @@ Work waits in one queue per lane (a subscription's reads or writes, shared.pacin
 task round-robin over the subscriptions whose lane is open now, so a throttled subscription holds no thread and never
 delays the listing or the actions of another; a task that meets a paused lane (`Throttled`) goes back to the front
 of its queue. When nothing is in flight and nothing can start yet, one thread sleeps until the first lane opens
-(clock.sleep). Past the deadline no task starts; those in flight finish; the rest come back as deferred.
+(clock.sleep). Past the deadline no task starts; those in flight finish (their requests' timeouts end at the
+deadline: a task the deadline cut short, `OutOfTime`, goes back to its queue); the rest come back as deferred.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Protocol
 from shared import clock
 from shared.hostconfig import Deadline
 from shared.pacing import READ, WRITE, Lane, Pacing, Throttled
+from shared.transport import OutOfTime
 
 
 class Task(Protocol):
@@ -37,6 +39,7 @@ class FairPool:
         self._in_flight = 0
         self._sleeping = False
         self._done = False
+        self._expired = False  # a task met the deadline: the tick is at its end, whatever the clock says
         self._error: BaseException | None = None
 
     def run(self, tasks: Iterable[Task]) -> list[Task]:
@@ -67,6 +70,10 @@ class FairPool:
                 follow = list(task.run())
             except Throttled:
                 follow, again = [], task
+            except OutOfTime:  # the deadline came in the middle of it: nothing more starts
+                follow, again = [], task
+                with self._cond:
+                    self._expired = True
             except BaseException as error:  # noqa: BLE001 - an error the task does not isolate: run() re-raises it
                 with self._cond:
                     self._error, self._done = self._error or error, True
@@ -88,7 +95,7 @@ class FairPool:
         with self._cond:
             while not self._done:
                 now = clock.monotonic()
-                task, ready = (None, None) if not self.deadline.allows(now) else self._pick(now)
+                task, ready = (None, None) if self._expired or not self.deadline.allows(now) else self._pick(now)
                 if task is not None:
                     self._in_flight += 1
                     return task

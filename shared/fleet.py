@@ -7,6 +7,11 @@ Each runs as soon as the answer it follows from arrives, never workspace after w
 shared.pacing and the threads of shared.fairpool, so a subscription ARM throttles waits alone. What the deadline
 leaves unstarted is reported as deferred; the next tick (power actions are idempotent) finishes it.
 
+Every answer is decoded and read inside the task it belongs to: a scope or workspace whose list fails, or answers
+something the app cannot read (a proxy's HTML page, an empty body, a `value` that is null, an entry without a name,
+a `nextLink` that never ends), is that one work item's failure (`reason=list_failed` / `bad_answer`); the rest of
+the tick goes on and the summaries are written. Each list and each power action has its own retry allowance.
+
 A refused power action (a 4xx the spec does not promise) is judged by the instance's state read afterwards
 (`Compute_Get`): already settled means someone else did it (or, after an attempt whose answer was lost, our own
 request did); gone means deleted meanwhile; anything else is a refusal.
@@ -19,55 +24,35 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-import requests
-
 from shared import clock, prices
-from shared.arm import (
-    API_VERSION,
-    ArmClient,
-    ScopeListError,
-    WorkspaceRef,
-    error_code,
-    service_error,
-    workspace_error,
-    workspaces_of,
-)
-from shared.compute import (
-    ComputeListError,
-    Costs,
-    Left,
-    Result,
-    compute_url,
-    computes_url,
-    instances_of,
-    raise_if_incomplete,
-    report,
-    state_of,
-)
+from shared.arm import API_VERSION, ArmClient, Paging, workspace_error, workspaces_of
+from shared.armids import WorkspaceRef, workspaces_path
+from shared.compute import Costs, Left, Result, compute_url, instances_of, raise_if_incomplete, report, state_of
 from shared.fairpool import FairPool, Task
-from shared.hostconfig import Deadline
 from shared.logfmt import kv, shorten
 from shared.pacing import READ, WRITE, Lane
-from shared.retry import CALL_FAILURES, TransientHttpError, with_retries
+from shared.retry import CALL_FAILURES, RetryPolicy, with_retries
 from shared.scopes import Scope
 from shared.selection import Decision, Instance, Rules, select
+from shared.transport import Answer, BadAnswer, HttpError, NoAnswer, OutOfTime
 
 log = logging.getLogger(__name__)
-
-MAX_IN_FLIGHT = 16
 
 
 class PowerTick:
     """What one tick has listed, decided and left, shared by its tasks."""
 
-    def __init__(self, client: ArmClient, rules: Rules, dry_run: bool, isolate: bool, currency: str | None):
+    def __init__(self, client: ArmClient, policy: RetryPolicy, rules: Rules, dry_run: bool, isolate: bool,
+                 currency: str | None):
         self.client = client
+        self.policy = policy
         self.rules = rules
         self.dry_run = dry_run
-        self.isolate = isolate  # a fleet: a scope or workspace that cannot be listed is a failure, the rest goes on
+        self.isolate = isolate  # a fleet; else the one AML_* workspace, whose failure is the tick's error
         self.currency = currency  # None: no prices (AML_COMPUTE_COST=false)
         self.results: list[Result] = []
         self.left: list[Left] = []
+        self.causes: list[BaseException] = []  # what made each scope or workspace fail, in order
         self.listed: dict[str, WorkspaceRef] = {}
         self.sizes: dict[str, set[str]] = {}  # region -> VM sizes listed there
         self.unpriced: dict[str, str] = {}  # region -> why its prices are not known
@@ -94,14 +79,21 @@ class PowerTick:
         with self._lock:
             self.results.append(result)
 
-    def isolated(self, kind: str, name: str, error: BaseException, **fields: str) -> None:
-        """A scope or workspace that could not be listed; outside a fleet its error is the tick's."""
-        if not self.isolate:
-            raise error
-        item = Left(kind, name, "failed", shorten(error, 240))
-        log.error(kv(f"compute_{kind}", **fields, action="failed", reason="list_failed", error=item.error))
+    def failed(self, kind: str, name: str, error: BaseException, **fields: str) -> list[Task]:
+        """A scope or workspace that could not be listed, or whose answer could not be read: logged, counted; the
+        rest of the tick goes on."""
+        where: dict[str, str] = {}
+        if isinstance(error, BadAnswer):
+            reason = "bad_answer"
+            where = {"host": error.request.host, "path": error.request.path, "status": str(error.status)}
+        else:
+            reason = "list_failed"
+        item = Left(kind, name, "failed", shorten(error, 300), reason, tuple(where.items()))
+        log.error(kv(f"compute_{kind}", **fields, action="failed", reason=reason, **where, error=item.error))
         with self._lock:
             self.left.append(item)
+            self.causes.append(error)
+        return self.listing_done()
 
     def new_workspaces(self, found: Iterable[WorkspaceRef]) -> list[WorkspaceRef]:
         """The workspaces not seen before (overlapping scopes are merged, but a workspace id may repeat)."""
@@ -114,57 +106,61 @@ class PowerTick:
 class ListScope:
     """One page of ARM's workspace list for a subscription or resource group scope."""
 
-    def __init__(self, tick: PowerTick, scope: Scope, url: str | None = None, found: int = 0):
+    def __init__(self, tick: PowerTick, scope: Scope, url: str | None = None, found: int = 0,
+                 paging: Paging | None = None, allowance=None):
         self.tick, self.scope, self.found = tick, scope, found
-        self.url = url or f"{tick.client.base_url}{scope.path}/providers/Microsoft.MachineLearningServices/" \
-                          f"workspaces?api-version={API_VERSION}"
+        self.url = url or f"{tick.client.base_url}{workspaces_path(scope.path)}?api-version={API_VERSION}"
+        self.paging = paging or Paging()
+        self.allowance = allowance or tick.policy.allowance()  # one for the scope's whole list
         self.lane: Lane = (scope.subscription.lower(), READ)
         tick.listing_started()
 
     def run(self) -> list[Task]:
+        tick = self.tick
         try:
-            response = self.tick.client.send("list_workspaces", "GET", self.url)
-            if response.status_code >= 400:
-                raise ScopeListError(service_error(response))
+            answer = tick.client.send("list_workspaces", "GET", self.url, self.allowance)
+            items, link = self.paging.page(answer)
+            found = workspaces_of(answer, items)
+        except OutOfTime:
+            raise  # the pool hands it back: deferred to the next tick
         except CALL_FAILURES as error:
-            self.tick.isolated("scope", self.scope.path, error, scope=self.scope.path)
-            return self.tick.listing_done()
-        page = response.json()
-        found = workspaces_of(page)
-        tasks: list[Task] = [ListComputes(self.tick, workspace) for workspace in self.tick.new_workspaces(found)]
-        if page.get("nextLink"):
-            tasks.append(ListScope(self.tick, self.scope, page["nextLink"], self.found + len(found)))
-        elif self.tick.isolate:
+            return tick.failed("scope", self.scope.path, error, scope=self.scope.path)
+        tasks: list[Task] = [ListComputes(tick, workspace) for workspace in tick.new_workspaces(found)]
+        if link:
+            tasks.append(ListScope(tick, self.scope, link, self.found + len(found), self.paging, self.allowance))
+        elif tick.isolate:
             log.info(kv("compute_scope", scope=self.scope.path, action="listed", workspaces=self.found + len(found)))
-        return tasks + self.tick.listing_done()
+        return tasks + tick.listing_done()
 
 
 class ListComputes:
     """One page of a workspace's computes, which carries every instance's state and tags: no instance is read."""
 
-    def __init__(self, tick: PowerTick, workspace: WorkspaceRef, url: str | None = None):
+    def __init__(self, tick: PowerTick, workspace: WorkspaceRef, url: str | None = None,
+                 paging: Paging | None = None, allowance=None):
         self.tick, self.workspace = tick, workspace
-        self.url = url or computes_url(tick.client.base_url, workspace)
+        self.url = url or compute_url(tick.client.base_url, workspace)
+        self.paging = paging or Paging()
+        self.allowance = allowance or tick.policy.allowance()  # one for the workspace's whole list
         self.lane: Lane = (workspace.subscription.lower(), READ)
         tick.listing_started()
 
     def run(self) -> list[Task]:
         tick, workspace = self.tick, self.workspace
         try:
-            response = tick.client.send("list_computes", "GET", self.url)
-            if response.status_code >= 400:
-                if not tick.isolate and response.status_code in (403, 404):  # the one AML_* workspace
-                    ref = WorkspaceRef.from_id(workspace.id)
-                    raise workspace_error(ref.subscription, workspace.id.split("/")[4], ref.name,
-                                          error_code(response)) from None
-                raise ComputeListError(f"listing the computes of workspace {workspace.name} failed: "
-                                       f"{service_error(response)}")
+            answer = tick.client.send("list_computes", "GET", self.url, self.allowance)
+            items, link = self.paging.page(answer)
+            instances = instances_of(answer, items, workspace)
+        except OutOfTime:
+            raise
+        except HttpError as error:
+            if not tick.isolate and error.status in (403, 404):  # the one AML_* workspace: say what to check
+                error = workspace_error(workspace, error.code)
+            return tick.failed("workspace", workspace.id, error, workspace=workspace.name,
+                               subscription=workspace.subscription)
         except CALL_FAILURES as error:
-            tick.isolated("workspace", workspace.id, error, workspace=workspace.name,
-                          subscription=workspace.subscription)
-            return tick.listing_done()
-        page = response.json()
-        instances = instances_of(page, workspace)
+            return tick.failed("workspace", workspace.id, error, workspace=workspace.name,
+                               subscription=workspace.subscription)
         by_name = {instance.name: instance for instance in instances}
         tasks: list[Task] = []
         for decision in select(instances, tick.rules):
@@ -175,8 +171,8 @@ class ListComputes:
                 tick.record(result_of(workspace, instance, tick.rules.action.dry, decision.reason))
             else:
                 tasks.append(Power(tick, workspace, instance, decision))
-        if page.get("nextLink"):
-            tasks.append(ListComputes(tick, workspace, page["nextLink"]))
+        if link:
+            tasks.append(ListComputes(tick, workspace, link, self.paging, self.allowance))
         return tasks + tick.listing_done(instances)
 
 
@@ -189,6 +185,7 @@ class Power:
 
     def __init__(self, tick: PowerTick, workspace: WorkspaceRef, instance: Instance, decision: Decision):
         self.tick, self.workspace, self.instance, self.decision = tick, workspace, instance, decision
+        self.allowance = tick.policy.allowance()  # this instance's own: a broken one never spends another's
         self.refusal = ""  # the service's answer to the POST, once refused: the instance is read next
         self.uncertain = False  # an attempt ended without an answer (5xx, dropped): the service may have acted
 
@@ -202,6 +199,8 @@ class Power:
     def run(self) -> list[Task]:
         try:
             outcome = self._check() if self.refusal else self._post()
+        except OutOfTime:
+            raise
         except CALL_FAILURES as error:
             outcome = self.result("failed", "service_error", shorten(error, 240))
         if outcome is None:
@@ -213,27 +212,37 @@ class Power:
         action, client = self.tick.rules.action, self.tick.client
         url = compute_url(client.base_url, self.workspace, self.decision.name, action.verb)
 
-        def attempt() -> requests.Response:
+        def attempt() -> Answer:
             try:
                 return client.once(action.verb, "POST", url)
-            except (TransientHttpError, requests.RequestException):
+            except NoAnswer:
                 self.uncertain = True
                 raise
+            except HttpError as error:
+                self.uncertain = self.uncertain or error.status >= 500
+                raise
 
-        response = with_retries(client.budget, f"{action.verb} {self.decision.name}", attempt)
-        if response.status_code < 400:
-            return self.result(action.done, self.decision.reason)
-        self.refusal = service_error(response)
-        return None
+        try:
+            with_retries(self.allowance, f"{action.verb} {self.decision.name}", attempt)
+        except HttpError as error:
+            if error.retryable:
+                raise
+            self.refusal = error.said
+            return None
+        return self.result(action.done, self.decision.reason)
 
     def _check(self) -> Result:
         action, client = self.tick.rules.action, self.tick.client
-        response = client.send("get_compute", "GET", compute_url(client.base_url, self.workspace, self.decision.name))
-        if response.status_code == 404:
-            return self.result("skipped", "deleted_meanwhile")
-        if response.status_code >= 400:
-            return self.result("failed", "refused", f"reading the instance failed: {service_error(response)}")
-        state = state_of(response.json())
+        try:
+            answer = client.send("get_compute", "GET", compute_url(client.base_url, self.workspace,
+                                                                  self.decision.name), self.allowance)
+        except HttpError as error:
+            if error.status == 404:
+                return self.result("skipped", "deleted_meanwhile")
+            if error.retryable:
+                raise
+            return self.result("failed", "refused", f"reading the instance failed: {error.said}")
+        state = state_of(answer)
         if state in action.settles_to:
             # After an attempt whose answer was lost, that is our own request; else someone got there first.
             return self.result(action.done, self.decision.reason) if self.uncertain else \
@@ -254,7 +263,7 @@ class PriceLookup:
 
     def run(self) -> list[Task]:
         try:
-            prices.look_up(self.region, self.sizes, self.tick.currency)
+            prices.look_up(self.region, self.sizes, self.tick.currency, self.tick.client.deadline)
         except prices.PricesUnavailable as error:
             self.tick.unpriced[self.region] = "prices_unavailable"
             log.warning(kv("compute_prices", region=self.region, action="failed", reason="prices_unavailable",
@@ -271,25 +280,25 @@ def _priced(results: list[Result], currency: str | None) -> list[Result]:
             for result in results]
 
 
-def power_tick(client: ArmClient, scopes: Sequence[Scope], rules: Rules, dry_run: bool, deadline: Deadline,
-               isolate: bool = False, currency: str | None = None,
-               extra: dict[str, object] | None = None) -> list[Result]:
+def power_tick(client: ArmClient, policy: RetryPolicy, scopes: Sequence[Scope], rules: Rules, dry_run: bool,
+               isolate: bool, currency: str | None, extra: dict[str, object], concurrency: int) -> list[Result]:
     """Discover the scopes' workspaces, list each, act on the selected instances: all in one fair pool.
 
     With `isolate` (a fleet), a scope or workspace that cannot be listed is logged and counted, and the rest goes
-    on; without it (the one AML_* workspace) its error is the tick's. Raises after everything else was handled if
-    anything failed, or if the deadline left work for the next tick.
+    on; without it (the one AML_* workspace) its error is the tick's, raised after the summary. Raises after
+    everything else was handled if anything failed, or if the deadline left work for the next tick.
     """
     started = clock.monotonic()
-    tick = PowerTick(client, rules, dry_run, isolate, currency)
+    deadline = client.deadline
+    tick = PowerTick(client, policy, rules, dry_run, isolate, currency)
     first: list[Task] = []
     for scope in scopes:
         if scope.workspace:  # a workspace id needs no discovery
-            first += [ListComputes(tick, workspace) for workspace in tick.new_workspaces([WorkspaceRef.from_id(
-                scope.path)])]
+            first += [ListComputes(tick, workspace) for workspace in tick.new_workspaces([WorkspaceRef.of(
+                scope.subscription, scope.resource_group, scope.workspace)])]
         else:
             first.append(ListScope(tick, scope))
-    for task in FairPool(client.pacing, MAX_IN_FLIGHT, deadline).run(first):
+    for task in FairPool(client.pacing, concurrency, deadline).run(first):
         if isinstance(task, Power):
             tick.record(task.deferred())
         elif isinstance(task, PriceLookup):
@@ -309,6 +318,8 @@ def power_tick(client: ArmClient, scopes: Sequence[Scope], rules: Rules, dry_run
                       key=lambda ws: (ws.subscription, ws.name.lower()))
     costs = Costs(currency, tick.unpriced) if currency else None
     report(results, reported, tick.left, rules.action, dry_run, clock.monotonic() - started, client.pacing.throttled,
-           costs, extra or {})
+           costs, extra)
+    if not isolate and tick.causes:
+        raise tick.causes[0]  # the one workspace's own error: what to check, as it was raised
     raise_if_incomplete(results, tick.left, rules.action, deadline.describe())
     return results

@@ -25,26 +25,33 @@ class PowerSettings:
 
 @dataclass(frozen=True)
 class Function:
-    """One timer function: its folder name and the settings of its schedule (host, zone, local)."""
+    """One timer function: its folder name, the prefix of its settings, and the settings of its schedule (host,
+    zone, local) and of how late a tick may still act (with its default: None, no limit)."""
 
     name: str
+    prefix: str  # every setting of its own starts with it
     schedule: str  # the NCRONTAB the host fires on (function.json's "%SETTING%")
     zone: str
     local: str
+    max_late: str
+    default_max_late: int | None
     power: PowerSettings | None = None  # the compute functions only
 
 
-RUN_PIPELINE = Function("RunPipelineTimer", "RUN_PIPELINE_SCHEDULE", "RUN_PIPELINE_TIME_ZONE",
-                        "RUN_PIPELINE_LOCAL_SCHEDULE")
-STOP_COMPUTE = Function("StopComputeTimer", "STOP_COMPUTE_SCHEDULE", "STOP_COMPUTE_TIME_ZONE",
-                        "STOP_COMPUTE_LOCAL_SCHEDULE",
+RUN_PIPELINE = Function("RunPipelineTimer", "RUN_PIPELINE_", "RUN_PIPELINE_SCHEDULE", "RUN_PIPELINE_TIME_ZONE",
+                        "RUN_PIPELINE_LOCAL_SCHEDULE", "RUN_PIPELINE_MAX_LATE_MINUTES", None)
+STOP_COMPUTE = Function("StopComputeTimer", "STOP_COMPUTE_", "STOP_COMPUTE_SCHEDULE", "STOP_COMPUTE_TIME_ZONE",
+                        "STOP_COMPUTE_LOCAL_SCHEDULE", "STOP_COMPUTE_MAX_LATE_MINUTES", 60,
                         PowerSettings(STOP, "STOP_COMPUTE_INCLUDE", "STOP_COMPUTE_EXCLUDE", "STOP_COMPUTE_EXEMPT_TAG",
                                       "STOP_COMPUTE_DRY_RUN"))
-START_COMPUTE = Function("StartComputeTimer", "START_COMPUTE_SCHEDULE", "START_COMPUTE_TIME_ZONE",
-                         "START_COMPUTE_LOCAL_SCHEDULE",
+START_COMPUTE = Function("StartComputeTimer", "START_COMPUTE_", "START_COMPUTE_SCHEDULE", "START_COMPUTE_TIME_ZONE",
+                         "START_COMPUTE_LOCAL_SCHEDULE", "START_COMPUTE_MAX_LATE_MINUTES", 60,
                          PowerSettings(START, "START_COMPUTE_INCLUDE", "START_COMPUTE_EXCLUDE", "START_COMPUTE_TAG",
                                        "START_COMPUTE_DRY_RUN"))
 FUNCTIONS = (RUN_PIPELINE, STOP_COMPUTE, START_COMPUTE)
+# The prefixes of every app setting the app reads: the shared ones, and each function's.
+SHARED_PREFIXES = ("AZURE_", "AML_")
+SETTING_PREFIXES = (*SHARED_PREFIXES, *(function.prefix for function in FUNCTIONS))
 
 
 def by_name(name: str) -> Function:
@@ -52,5 +59,6 @@ def by_name(name: str) -> Function:
     return {function.name: function for function in FUNCTIONS}[name]
 
 
-def by_power(action: PowerAction) -> Function:
-    return next(function for function in FUNCTIONS if function.power and function.power.action == action)
+def by_verb(verb: str) -> Function:
+    """The compute function whose power action is `verb` (stop or start)."""
+    return next(function for function in FUNCTIONS if function.power and function.power.action.verb == verb)

@@ -11,12 +11,9 @@ starting new work before that and says what it left.
 from __future__ import annotations
 
 import json
-import math
 import re
 from datetime import timedelta
 from pathlib import Path
-
-from shared import clock
 
 HOST_JSON = Path(__file__).resolve().parents[1] / "host.json"
 CONSUMPTION_DEFAULT = timedelta(minutes=5)
@@ -58,12 +55,6 @@ class Deadline:
 
     def allows(self, moment: float) -> bool:
         return self.at is None or moment < self.at
-
-    def passed(self) -> bool:
-        return not self.allows(clock.monotonic())
-
-    def remaining(self) -> float:
-        return math.inf if self.at is None else self.at - clock.monotonic()
 
     def describe(self) -> str:
         if self.timeout is None:

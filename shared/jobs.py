@@ -22,8 +22,8 @@ from pathlib import Path
 
 from shared.hostconfig import HOST_JSON
 from shared.localtime import LocalSchedule, ZoneError, load_zone
+from shared.ncrontab import ScheduleError, validate
 from shared.parameters import problems as template_problems
-from shared.schedule import ScheduleError, validate
 from shared.targets import BATCH_ENDPOINT, DEPLOYMENT_HINT, DEPLOYMENT_KEY, DEPLOYMENT_PATTERN, KINDS, Target
 from shared.tick import Tick, acts_at
 

@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 
 from shared.clock import UTC, as_utc, stamp
 from shared.errors import AppError
-from shared.schedule import Schedule, collapse_runs, parse, validate
+from shared.ncrontab import Schedule, collapse_runs, parse, validate
 
 DAY = 86400
 _SECOND = timedelta(seconds=1)

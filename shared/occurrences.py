@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from shared.clock import as_utc
 from shared.localtime import LocalSchedule
-from shared.schedule import Schedule
+from shared.ncrontab import Schedule
 
 _SECOND = timedelta(seconds=1)
 

@@ -6,23 +6,26 @@ being a write. Past that it answers 429 with `Retry-After` (seconds), and every 
 `x-ms-ratelimit-remaining-subscription-reads` / `-writes` (Microsoft Learn, "Understand how Azure Resource Manager
 throttles requests" and "Troubleshoot API throttling errors").
 
-So each (subscription, kind) is a lane with its own state: a 429, or a `Retry-After` on an answer whose remaining
-count is 0, pauses that lane until the time it names; while the remaining count is above what can be in flight the
-lane is open, and below it requests are metered at the bucket's refill rate (the documented one, halved after each
-429 and recovering with each answer), so throttled answers stay few. A lane that is not open raises `Throttled`
-instead of waiting: the caller (shared.fairpool) gives the thread to another subscription. No pause is charged to
-AML_RETRY_BUDGET_SECONDS, which is for faults.
+So each (subscription, kind) is a lane with its own state. Only a throttle pauses a lane: a 429, or a 503 that
+names a `Retry-After`, until the time it names. A successful answer never pauses one, whatever it carries: an
+accepted power action answers 202 with `Retry-After`, the interval at which to poll its operation, which says
+nothing of the request limits. The remaining count meters the pace: while it is above what can be in flight the
+lane is open, and below it requests go at the bucket's refill rate (the documented one, halved after each 429 and
+recovering with each answer), so throttled answers stay few. Until a lane's first answer says how much is left, one
+request goes alone (a probe), so a burst never meets a bucket that is already empty. A lane that is not open
+raises `Throttled` instead of
+waiting: the caller (shared.fairpool) gives the thread to another subscription. No pause is charged to any retry
+allowance (shared.retry), which is for faults.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlparse
-
-import requests
 
 from shared import clock
+from shared.armids import subscription_of
 
 READ, WRITE = "read", "write"
 REFILL_PER_SECOND = {READ: 25.0, WRITE: 10.0}
@@ -32,6 +35,7 @@ REMAINING_HEADER = {READ: "x-ms-ratelimit-remaining-subscription-reads",
 # largest count ARM has reported, for a smaller bucket).
 LOW_WATER = 16
 MIN_RATE = 1.0
+PROBE_SECONDS = 0.05  # how soon to look again at a lane whose first answer has not come yet
 MAX_PAUSE_SECONDS = 60.0  # a 429 without Retry-After: 1 s, doubling per 429 in a row, at most this
 
 Lane = tuple[str, str]  # (subscription id, lower case; READ or WRITE)
@@ -48,9 +52,7 @@ class Throttled(Exception):  # noqa: N818 - not an error: the work waits for its
 
 def lane_of(method: str, url: str) -> Lane:
     """The subscription and kind of an ARM request (`GET`/`HEAD` read, anything else write)."""
-    parts = urlparse(url).path.strip("/").split("/")
-    subscription = parts[1].lower() if len(parts) > 1 and parts[0].lower() == "subscriptions" else ""
-    return subscription, READ if method.upper() in ("GET", "HEAD") else WRITE
+    return subscription_of(url), READ if method.upper() in ("GET", "HEAD") else WRITE
 
 
 @dataclass
@@ -60,6 +62,7 @@ class _State:
     remaining: int | None = None
     largest: int = 0  # the largest remaining count seen: about the bucket's size
     in_flight: int = 0
+    answered: bool = False  # an answer came back: the probe is over
     next_slot: float = 0.0
     throttles_in_a_row: int = 0
 
@@ -90,6 +93,8 @@ class Pacing:
     def _ready_at(state: _State, now: float) -> float:
         if now < state.paused_until:
             return state.paused_until
+        if not state.answered and state.in_flight:  # the probe is out: what is left is not known yet
+            return now + PROBE_SECONDS
         if not state.metered:
             return now
         return max(now, state.next_slot)
@@ -101,23 +106,23 @@ class Pacing:
             ready = self._ready_at(state, now)
             if ready > now:
                 raise Throttled(lane, ready)
-            if state.metered:
-                state.next_slot = max(now, state.next_slot) + 1 / state.rate
+            # The next metered request starts a refill interval after this one (after the last of a metered run).
+            state.next_slot = (max(now, state.next_slot) if state.metered else now) + 1 / state.rate
             state.in_flight += 1
             self.requests += 1
 
-    def release(self, lane: Lane, response: requests.Response | None) -> None:
-        """The request ended (`response` None: no answer): read what ARM says of the lane; raise Throttled on 429."""
+    def release(self, lane: Lane, status: int | None, headers: Mapping[str, str], retry_after: float | None) -> None:
+        """The request ended (`status` None: no answer): read what ARM says of the lane; raise Throttled on 429."""
         with self._lock:
             state, now = self._state(lane), clock.monotonic()
             state.in_flight -= 1
-            if response is None:
+            if status is None:
                 return
-            remaining = _int(response.headers.get(REMAINING_HEADER[lane[1]]))
+            state.answered = True
+            remaining = _int(headers.get(REMAINING_HEADER[lane[1]]))
             if remaining is not None:
                 state.remaining, state.largest = remaining, max(state.largest, remaining)
-            retry_after = _int(response.headers.get("Retry-After"))
-            if response.status_code == 429:
+            if status == 429:
                 self.throttled += 1
                 state.throttles_in_a_row += 1
                 pause = retry_after if retry_after is not None else \
@@ -126,9 +131,10 @@ class Pacing:
                 state.rate = max(MIN_RATE, state.rate / 2)
                 state.remaining = 0
                 raise Throttled(lane, state.paused_until)
-            state.throttles_in_a_row = 0
-            if remaining == 0 and retry_after is not None:
+            if status == 503 and retry_after is not None:  # the service asks for time: the lane waits, the call retries
                 state.paused_until = max(state.paused_until, now + retry_after)
+                return
+            state.throttles_in_a_row = 0
             state.rate = min(REFILL_PER_SECOND[lane[1]], state.rate * 1.1)
 
 
@@ -136,4 +142,4 @@ def _int(text: str | None) -> int | None:
     try:
         return max(0, int(str(text).strip())) if text is not None else None
     except ValueError:
-        return None  # an HTTP-date Retry-After, or a header ARM did not send as a count
+        return None  # a header ARM did not send as a count

@@ -22,13 +22,14 @@ import azure.functions as func
 from shared import clock
 from shared.errors import AppError
 from shared.functions import RUN_PIPELINE
+from shared.hostconfig import Deadline
 from shared.jobs import Job
 from shared.logfmt import kv, shorten
-from shared.retry import CALL_FAILURES, RetryBudget, bound_sdk_backoff
+from shared.retry import CALL_FAILURES, RetryPolicy, bound_sdk_backoff
 from shared.settings import PipelineSettings, load_pipeline_settings
-from shared.submission import Outcome
+from shared.submission import submit_job
 from shared.tick import Tick, tick_of
-from shared.timers import log_tick, open_tick, start_budget
+from shared.timers import log_tick, minutes_late, open_tick, start_retries
 
 log = logging.getLogger(__name__)
 
@@ -55,18 +56,23 @@ def run_pipeline_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = 
                       only: str | None = None) -> list[JobOutcome] | None:
     """RunPipelineTimer: submit the jobs due at this tick once each (None: not a local occurrence). `only` restricts
     the tick to one pipelines.json job (the runner's --job)."""
+    deadline = Deadline.of_invocation(clock.monotonic())
     settings = load_pipeline_settings(os.environ if env is None else env)
     if settings.jobs_file is None:
-        tick = open_tick(RUN_PIPELINE.name, timer, settings.schedule, settings.local)
+        tick = open_tick(RUN_PIPELINE.name, timer, settings.schedule, settings.local, settings.max_late)
         if tick is None:
             return None
         due = list(settings.jobs)
     else:
         tick = tick_of(timer, settings.schedule, clock.now())
         due = [job for job in settings.jobs if job.due(tick) and only in (None, job.name)]
+        late = minutes_late(tick, settings.max_late) if due else None
+        if late is not None:
+            log_tick(RUN_PIPELINE.name, tick, None, False, "too_late", late_minutes=late)
+            return None
         log_tick(RUN_PIPELINE.name, tick, None, bool(due), "no_job_due")
-    budget = start_budget(settings.azure)
-    outcomes = _run_jobs(settings, due, tick, budget)
+    policy = start_retries(settings.azure, deadline)
+    outcomes = _run_jobs(settings, due, tick, policy)
     counts = Counter(outcome.action for outcome in outcomes)
     log.info(kv("pipeline_summary", tick=tick.id, due=len(due), **{action: counts[action] for action in (
         "submitted", "already_submitted", "skipped_active", "disabled", "failed")}))
@@ -77,7 +83,7 @@ def run_pipeline_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = 
     return outcomes
 
 
-def _run_jobs(settings: PipelineSettings, due: list[Job], tick: Tick, budget: RetryBudget) -> list[JobOutcome]:
+def _run_jobs(settings: PipelineSettings, due: list[Job], tick: Tick, policy: RetryPolicy) -> list[JobOutcome]:
     """Each due job once, then the waits; in single-pipeline mode the job's error is raised as it is."""
     isolate = settings.jobs_file is not None
     outcomes: dict[str, JobOutcome] = {}
@@ -93,9 +99,11 @@ def _run_jobs(settings: PipelineSettings, due: list[Job], tick: Tick, budget: Re
                 continue
             try:
                 v1 = job.target.kind.sdk_v1
+                allowance = policy.allowance()  # the job's own: one job's trouble never spends another's retries
                 if v1 not in connections:
-                    connections[v1] = stack.enter_context(_connect(settings, budget, v1))
-                outcome = _submit(connections[v1], settings, job, tick, budget)
+                    connections[v1] = stack.enter_context(_connect(settings, allowance, v1))
+                outcome = submit_job(_target(connections[v1], settings, job, allowance), job,
+                                     settings.occurrences(job), tick)
             except CALL_FAILURES as error:
                 if not isolate:
                     raise
@@ -117,27 +125,27 @@ def _run_jobs(settings: PipelineSettings, due: list[Job], tick: Tick, budget: Re
     return list(outcomes.values())
 
 
-def _connect(settings: PipelineSettings, budget: RetryBudget, sdk_v1: bool):
+def _connect(settings: PipelineSettings, allowance, sdk_v1: bool):
     """The workspace through the SDK v1 (imported here: only a v1 job needs it), or over REST for a v2 job."""
     if not sdk_v1:
         from shared.batch import connect as rest
 
-        return rest(settings.azure, budget)
+        return rest(settings.azure, allowance.deadline)
     from shared.workspace import connect
 
-    bound_sdk_backoff(settings.azure.retry_budget_seconds)  # the SDK's own retry waits fit in the budget too
-    return connect(settings.azure, budget)
+    bound_sdk_backoff(settings.azure.retry_budget_seconds)  # the SDK's own retry waits fit in the allowance too
+    return connect(settings.azure, allowance)
 
 
-def _submit(connection, settings: PipelineSettings, job: Job, tick: Tick, budget: RetryBudget) -> Outcome:
+def _target(connection, settings: PipelineSettings, job: Job, allowance):
+    """The job's target, resolved: the template's adapter for its service (shared.submission)."""
     if not job.target.kind.sdk_v1:
-        from shared.batch import submit_batch_job
+        from shared.batch import BatchTarget
 
-        return submit_batch_job(connection, job, settings.occurrences(job), tick, budget)
-    from shared.pipelines import submit_job
+        return BatchTarget(connection, job, settings.occurrences(job), allowance)
+    from shared.pipelines import PublishedTarget
 
-    return submit_job(connection, job, settings.occurrences(job), tick, RUN_PIPELINE.name, budget,
-                      settings.azure.endpoints)
+    return PublishedTarget(connection, job, allowance, settings.azure.endpoints, RUN_PIPELINE.name)
 
 
 def _failed(job: Job, tick: Tick, error: BaseException) -> JobOutcome:

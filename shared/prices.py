@@ -21,9 +21,10 @@ import threading
 from dataclasses import dataclass
 from urllib.parse import quote
 
-import requests
-
 from shared import clock, warm
+from shared.hostconfig import Deadline
+from shared.retry import classify
+from shared.transport import BadAnswer, HttpError, NoAnswer, OutOfTime, send
 
 PRICES_URL = "https://prices.azure.com/api/retail/prices"
 # The currencies the Retail Prices API offers ("Supported currencies"); USD is Microsoft's own, the others convert.
@@ -31,7 +32,7 @@ CURRENCIES = ("USD", "AUD", "BRL", "CAD", "CHF", "CNY", "DKK", "EUR", "GBP", "IN
               "SEK", "TWD")
 CACHE_SECONDS = 86400.0
 RETRY_SECONDS = 2.0  # one retry, this long after a failure: the price list never holds up a tick for long
-TIMEOUT = (5, 10)
+TIMEOUT = (5.0, 10.0)
 MAX_PAGES = 20
 _DECOYS = (" Spot", " Low Priority")
 
@@ -76,12 +77,12 @@ def hourly(row: dict) -> bool:
             and not str(row.get("skuName", "")).endswith(_DECOYS))
 
 
-def look_up(region: str, sizes: list[str], currency: str) -> dict[str, float | None]:
+def look_up(region: str, sizes: list[str], currency: str, deadline: Deadline | None = None) -> dict[str, float | None]:
     """Each size's hourly price in the region (None: not in the list), read now and kept for a day.
 
     Raises PricesUnavailable when the list cannot be read: a 5xx, 429, timeout or name that does not resolve gets
-    one more try RETRY_SECONDS later, charged to no budget."""
-    rows = _read(query_url(region, sizes, currency))
+    one more try RETRY_SECONDS later, charged to no budget; an answer that is not a price page gets none."""
+    rows = _read(query_url(region, sizes, currency), deadline)
     prices: dict[str, float | None] = {size.lower(): None for size in sizes}
     for row in rows:
         size = str(row.get("armSkuName", "")).lower()
@@ -93,28 +94,39 @@ def look_up(region: str, sizes: list[str], currency: str) -> dict[str, float | N
     return prices
 
 
-def _read(url: str) -> list[dict]:
+def _read(url: str, deadline: Deadline | None) -> list[dict]:
     rows: list[dict] = []
-    for _ in range(MAX_PAGES):
-        page = _get(url)
-        rows += page.get("Items") or []
+    seen: set[str] = set()
+    while len(seen) < MAX_PAGES:
+        seen.add(url)
+        answer = _get(url, deadline)
+        try:
+            page = answer.object()
+            items = page.get("Items") or []
+            if not isinstance(items, list):
+                raise answer.bad("Items is not a list")
+        except BadAnswer as error:
+            raise PricesUnavailable(str(error)) from None
+        rows += [row for row in items if isinstance(row, dict)]
         url = page.get("NextPageLink")
         if not url:
             return rows
+        if not isinstance(url, str) or url in seen:
+            raise PricesUnavailable(f"{answer.request}: NextPageLink repeats a page already read: the list does not "
+                                    "end")
     return rows
 
 
-def _get(url: str) -> dict:
+def _get(url: str, deadline: Deadline | None):
     for attempt in (1, 2):
         try:
-            response = requests.get(url, timeout=TIMEOUT)
-            if response.status_code == 200:
-                return response.json()
-            error = f"status={response.status_code}"
-            if response.status_code not in (429, 500, 502, 503, 504):
+            return send("prices", "GET", url, deadline=deadline, timeout=TIMEOUT)
+        except OutOfTime as error:
+            raise PricesUnavailable(str(error)) from None
+        except (HttpError, NoAnswer) as failure:
+            error = str(failure)
+            if classify(failure)[0] is None:
                 break  # an answer, not a failure to retry
-        except (requests.RequestException, ValueError) as failure:  # no answer, or one that is not JSON
-            error = type(failure).__name__
         if attempt == 1:
             clock.sleep(RETRY_SECONDS)
     raise PricesUnavailable(error)

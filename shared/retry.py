@@ -1,21 +1,25 @@
-"""Retries of transient Azure failures within one tick's time budget (AML_RETRY_BUDGET_SECONDS).
+"""Retries of transient failures: each work item its own allowance, throttles paced, all bounded by the deadline.
 
-Transient: HTTP 429, 500, 502, 503, 504, dropped connections and timeouts. The wait is the service's
-`Retry-After` when it sends one, else exponential backoff with full jitter. A host name that does not resolve is
-not transient within one tick (no network, a proxy, or a private DNS zone missing): after one more try the tick
-fails with `UnresolvedHostError`, naming the host. The budget is charged with every wait
-and with the duration of every failed attempt, which includes any retrying the SDK did inside that call, so the
-sum of the SDK's retries and ours stays bounded by the budget plus one call. When the next wait would not fit,
-the tick ends with the last error.
+A work item is one piece of a tick that can fail alone: listing a workspace, one instance's power action, one
+pipelines.json job, signing in. Each gets an `Allowance` of AML_RETRY_BUDGET_SECONDS for its waits and failed
+attempts, and each of its calls MAX_ATTEMPTS attempts, so an instance that fails forever never spends the retries of
+another.
+
+Failures are told apart by type and status (shared.transport), never by their text:
+- a fault (408, 500, 502, 503, 504, no answer): retried after the service's `Retry-After`, else exponential backoff
+  with full jitter, while the item's attempts and seconds last;
+- a throttle (429): the service asks for time, it is not a fault; the wait is charged to no allowance and bounded
+  only by the invocation's deadline (ARM's calls are paced per subscription instead, shared.pacing);
+- a host name that does not resolve: not transient within one tick; one more try, then `UnresolvedHostError`;
+- anything else (every other 4xx is the service's answer): raised at once.
+The SDK v1's exceptions are read the same way: the HTTP status on their chain, or a connection error's type.
+No wait may pass the deadline; past it the item gives up (`reason=deadline`), and what the log says is what happened.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import re
-import socket
-import threading
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -26,121 +30,84 @@ from shared.errors import AppError
 from shared.hostconfig import Deadline
 from shared.logfmt import kv, shorten
 from shared.pacing import Throttled
+from shared.transport import (
+    RETRYABLE_STATUS,
+    THROTTLE_STATUS,
+    HttpError,
+    NoAnswer,
+    OutOfTime,
+    Request,
+    UnresolvedHostError,
+    chain,
+    retry_after,
+    unresolved,
+)
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+MAX_ATTEMPTS = 6  # per work item: the first and five retries
+MAX_THROTTLE_WAITS = 20  # per call, without a deadline (functionTimeout -1) to bound them
 BASE_DELAY_SECONDS = 1.0
 MAX_DELAY_SECONDS = 30.0
 DNS_RETRY_SECONDS = 2.0
-# How the SDK and msal word a transient status when they wrap it into their own exception types.
-_TRANSIENT_TEXT = re.compile(
-    r"\b(429|500|502|503|504)\b|Too Many Requests|Service Unavailable|Bad Gateway|Gateway Time-?out|"
-    r"temporarily[ _]unavailable|Connection aborted|RemoteDisconnected|Read timed out|ConnectTimeout",
-    re.IGNORECASE,
-)
-
-
-_UNRESOLVED = re.compile(r"Failed to resolve '([^']+)'|host='([^']+)'")
-# What a call to Azure raises once its retries are over: one of the app's own errors (a transient failure that
-# outlasted the budget, an unresolvable host, the service's refusal), or the last transport error.
+# What a call to Azure raises once its retries are over: one of the app's own errors (the service's answer, a fault
+# that outlasted its allowance, an unresolvable host), or what the SDK v1 raised.
 CALL_FAILURES = (AppError, requests.RequestException)
+FAULT, THROTTLE, UNRESOLVED = "fault", "throttle", "unresolved"
+# azure-core's own "no answer" exceptions (the SDK v1's ARM calls go through azure-core), known by their type.
+_NO_ANSWER_TYPES = frozenset({"ServiceRequestError", "ServiceResponseError"})
 
 
-class TransientHttpError(AppError):
-    """A response with a transient status, raised so the retry loop sees it like any other failure."""
+class Allowance:
+    """What one work item may still spend on faults: seconds, and attempts per call; the deadline no wait may pass."""
 
-    def __init__(self, what: str, response: requests.Response):
-        self.retry_after = _retry_after(response)
-        self.status = response.status_code
-        super().__init__(f"{what}: status={response.status_code}: {shorten(response.text)}")
+    def __init__(self, seconds: float, deadline: Deadline | None = None, attempts: int = MAX_ATTEMPTS):
+        self.seconds = seconds
+        self.remaining = seconds
+        self.attempts = attempts
+        self.deadline = deadline or Deadline(None)
 
-
-class UnresolvedHostError(AppError, ConnectionError):
-    """A host name did not resolve twice in a row: the Function App cannot reach that service by name."""
-
-    def __init__(self, host: str, cause: BaseException):
-        root = next((item for item in _chain(cause) if isinstance(item, socket.gaierror)), None)
-        reason = shorten(str(root) if root is not None else str(cause), 160)
-        super().__init__(
-            f"cannot resolve host {host} ({reason}): the Function App cannot reach it by name. Check the app's "
-            "outbound network, a proxy (HTTPS_PROXY), and, for a workspace behind a private endpoint, the private "
-            "DNS zones (privatelink.api.azureml.ms, privatelink.notebooks.azure.net) linked to the app's network"
-        )
-        self.host = host
+    def fits(self, delay: float) -> bool:
+        return self.deadline.allows(clock.monotonic() + delay)
 
 
-class RetryBudget:
-    """Seconds one tick may still spend on waits and failed attempts (summed over concurrent calls: conservative),
-    and, when the tick has one, the deadline no wait may pass."""
+class RetryPolicy:
+    """A tick's rules for its work items: AML_RETRY_BUDGET_SECONDS each, and the invocation's deadline."""
 
     def __init__(self, seconds: float, deadline: Deadline | None = None):
         self.seconds = seconds
-        self.remaining = seconds
-        self.deadline = deadline
-        self._lock = threading.Lock()
+        self.deadline = deadline or Deadline(None)
 
-    def charge(self, seconds: float) -> None:
-        with self._lock:
-            self.remaining -= seconds
-
-    def can_wait(self, seconds: float) -> bool:
-        return seconds <= self.remaining and (self.deadline is None or
-                                              self.deadline.allows(clock.monotonic() + seconds))
+    def allowance(self) -> Allowance:
+        return Allowance(self.seconds, self.deadline)
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None  # an HTTP-date: fall back to our own backoff
-
-
-def _chain(error: BaseException):
-    seen: set[int] = set()
-    pending = [error]
-    while pending:
-        current = pending.pop()
-        if not isinstance(current, BaseException) or id(current) in seen:
-            continue  # the SDK's `inner_exception` is sometimes a response model, not an exception
-        seen.add(id(current))
-        yield current
-        pending += [current.__cause__, current.__context__, getattr(current, "inner_exception", None)]
-
-
-def unresolved_host(error: BaseException) -> str | None:
-    """The host whose name did not resolve, if that is what `error` is (socket.gaierror anywhere in its chain)."""
-    items = list(_chain(error))
-    if not any(isinstance(item, socket.gaierror) or type(item).__name__ == "NameResolutionError" for item in items):
-        return None
-    for item in items:
-        found = _UNRESOLVED.search(str(item))
-        if found:
-            return found.group(1) or found.group(2)
-    return "unknown"
+def classify(error: BaseException) -> tuple[str | None, float | None]:
+    """(FAULT, THROTTLE, UNRESOLVED or None for a final error, the service's Retry-After) by type and status."""
+    if unresolved(error):
+        return UNRESOLVED, None
+    for item in chain(error):
+        if isinstance(item, HttpError):
+            if not item.retryable:
+                return None, None
+            return (THROTTLE if item.status == THROTTLE_STATUS else FAULT), item.retry_after
+        # requests' RetryError: the SDK's own HTTP client ran out of its retries of transient statuses.
+        if isinstance(item, (NoAnswer, requests.ConnectionError, requests.Timeout, requests.exceptions.RetryError)) or \
+                _NO_ANSWER_TYPES & {cls.__name__ for cls in type(item).__mro__}:
+            return FAULT, None
+        response = getattr(item, "response", None)  # the SDK v1's msrest and azure-core errors keep the answer
+        status = getattr(response, "status_code", None)
+        if isinstance(status, int):
+            if status not in RETRYABLE_STATUS:
+                return None, None
+            return (THROTTLE if status == THROTTLE_STATUS else FAULT), retry_after(getattr(response, "headers", None))
+    return None, None
 
 
 def not_an_answer(error: BaseException) -> bool:
-    """True when `error` is not the service's answer (transient, or unreachable): never report it as one."""
-    return isinstance(error, UnresolvedHostError) or unresolved_host(error) is not None or classify(error)[0]
-
-
-def classify(error: BaseException) -> tuple[bool, float | None]:
-    """(transient?, Retry-After seconds) for an exception, looking through the SDK's wrappers."""
-    for item in _chain(error):
-        if isinstance(item, TransientHttpError):
-            return True, item.retry_after
-        if isinstance(item, (requests.ConnectionError, requests.Timeout)):
-            return True, None
-        response = getattr(item, "response", None)
-        status = getattr(response, "status_code", None)
-        if isinstance(status, int):
-            return status in TRANSIENT_STATUS, _retry_after(response) if status in TRANSIENT_STATUS else None
-    # msal and the SDK re-raise with new text; the status survives only in an earlier exception's text
-    # (msal's OIDC discovery: "HTTP status: 429" in the ValueError its own ValueError replaced).
-    return any(_TRANSIENT_TEXT.search(str(item)) for item in _chain(error)), None
+    """True when `error` is not the service's answer (a fault, a throttle, no network): never report it as one."""
+    return classify(error)[0] is not None or isinstance(error, OutOfTime)
 
 
 def backoff(attempt: int) -> float:
@@ -148,43 +115,72 @@ def backoff(attempt: int) -> float:
     return random.uniform(0, min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2 ** (attempt - 1)))
 
 
-def with_retries(budget: RetryBudget, what: str, call: Callable[[], T]) -> T:
-    """Run `call`, retrying transient failures while the budget lasts; other errors propagate at once."""
-    attempt = 0
-    unresolved = 0
+def with_retries(allowance: Allowance, what: str, call: Callable[[], T]) -> T:
+    """Run `call`, retrying faults within the item's allowance and throttles within the deadline; other errors
+    propagate at once."""
+    faults = throttles = unresolved_tries = 0
     while True:
         started = clock.monotonic()
         try:
             return call()
-        except Throttled:
-            raise  # pacing, not a fault: the caller waits for the lane, the budget is not charged
+        except (Throttled, OutOfTime):
+            raise  # pacing (the pool runs other work meanwhile), or the deadline: not this loop's to wait out
         except Exception as error:  # classified below: anything not transient is re-raised unchanged
-            budget.charge(clock.monotonic() - started)
-            host = unresolved_host(error)
-            if host is not None:
-                unresolved += 1
-                if unresolved > 1 or not budget.can_wait(DNS_RETRY_SECONDS):
-                    log.warning(kv("retry", call=what, attempt=attempt + 1, action="gave_up",
-                                   reason="unresolved_host", host=host))
-                    raise UnresolvedHostError(host, error) from None
-            transient, retry_after = classify(error)
-            if host is None and not transient:
+            kind, retry_after = classify(error)
+            if kind is None:
                 raise
-            attempt += 1
-            delay = DNS_RETRY_SECONDS if host is not None else retry_after if retry_after is not None \
-                else backoff(attempt)
-            if not budget.can_wait(delay):
-                log.warning(kv("retry", call=what, attempt=attempt, action="gave_up", reason="budget_spent",
-                               budget_s=budget.seconds, error=shorten(error, 200)))
+            if kind == THROTTLE:
+                throttles += 1
+                delay = retry_after if retry_after is not None else backoff(throttles)
+                reason = "deadline" if not allowance.fits(delay) else \
+                    "throttled" if allowance.deadline.at is None and throttles > MAX_THROTTLE_WAITS else None
+            else:
+                faults += 1
+                allowance.remaining -= clock.monotonic() - started
+                if kind == UNRESOLVED:
+                    unresolved_tries += 1
+                    delay = DNS_RETRY_SECONDS
+                else:
+                    delay = retry_after if retry_after is not None else backoff(faults)
+                reason = ("unresolved_host" if unresolved_tries > 1 else
+                          "attempts_spent" if faults >= allowance.attempts else
+                          "budget_spent" if delay > allowance.remaining else
+                          "deadline" if not allowance.fits(delay) else None)
+            attempt = faults + throttles
+            if reason is not None:
+                fields = {"host": _host(error)} if kind == UNRESOLVED else {}
+                log.warning(kv("retry", call=what, attempt=attempt, action="gave_up", reason=reason, **fields,
+                               budget_s=allowance.seconds, error=shorten(error, 200)))
+                if kind == UNRESOLVED and not isinstance(error, UnresolvedHostError):
+                    raise UnresolvedHostError(_request_of(error, what), error) from None
                 raise
-            log.warning(kv("retry", call=what, attempt=attempt, action="wait", delay_s=round(delay, 2),
+            log.warning(kv("retry", call=what, attempt=attempt, action="wait",
+                           reason="throttled" if kind == THROTTLE else "transient", delay_s=round(delay, 2),
                            error=shorten(error, 200)))
             clock.sleep(delay)
-            budget.charge(delay)
+            if kind != THROTTLE:
+                allowance.remaining -= delay
+
+
+def _request_of(error: BaseException, what: str) -> Request:
+    """The call an SDK's connection error was for (its request's URL), for UnresolvedHostError's message."""
+    for item in chain(error):
+        request = getattr(item, "request", None)
+        if isinstance(request, Request):
+            return request
+        url = getattr(request, "url", None)
+        if isinstance(url, str):
+            return Request(what, getattr(request, "method", "") or "", url)
+    return Request(what, "", "https://unknown")
+
+
+def _host(error: BaseException) -> str:
+    request = getattr(error, "request", None)
+    return getattr(request, "host", "") or _request_of(error, "").host
 
 
 def bound_sdk_backoff(budget_seconds: float) -> None:
-    """Scale the SDK REST client's own retry waits so its worst case fits in one budget.
+    """Scale the SDK REST client's own retry waits so its worst case fits in one allowance.
 
     Its discovery and history calls retry 3 times with waits of base x 1, 2, 4 (7 x base in all), where the base is
     a fixed 32 s on a 429 and on 502/504/dropped connections, and 2-10 s on a 503. Those waits happen inside one SDK
@@ -195,18 +191,3 @@ def bound_sdk_backoff(budget_seconds: float) -> None:
     base = max(1, int(budget_seconds // 8))
     for name in ("DEFAULT_BACKOFF", "DEFAULT_500_BACKOFF", "DEFAULT_503_BACKOFF"):
         setattr(clientbase, name, min(getattr(clientbase, name), base))
-
-
-def request_once(what: str, method: str, url: str, headers: dict[str, str], json: dict | None = None,
-                 timeout: float = 60, data: dict | None = None) -> requests.Response:
-    """One REST attempt: a transient status raises TransientHttpError, any other response is returned."""
-    response = requests.request(method, url, headers=headers, json=json, data=data, timeout=timeout)
-    if response.status_code in TRANSIENT_STATUS:
-        raise TransientHttpError(what, response)
-    return response
-
-
-def send(budget: RetryBudget, what: str, method: str, url: str, headers: dict[str, str],
-         json: dict | None = None) -> requests.Response:
-    """One REST call with retries; returns the first non-transient response for the caller to interpret."""
-    return with_retries(budget, what, lambda: request_once(what, method, url, headers, json))

@@ -15,43 +15,49 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-import requests
 from azureml._restclient._odata.constants import NO_CHILD_RUNS_QUERY, ORDER_BY_CREATEDTIME_EXPRESSION
 from azureml._restclient._odata.expressions import and_join
 from azureml._restclient._odata.runs import get_filter_run_property_equals, get_filter_run_tag_equals
 from azureml._restclient.models import CreateRunDto, QueryParamsDto
 
 from shared.errors import AppError
-from shared.logfmt import shorten
-from shared.retry import RetryBudget, send, with_retries
+from shared.hostconfig import Deadline
+from shared.retry import Allowance, with_retries
+from shared.transport import Answer, HttpError, send
 from shared.workspace import Connection
 
-# A run has ended only in one of these (azureml/_restclient/constants.py, RunStatus). Every other status, and a
-# status the app does not know or cannot read, counts as active: never start a parallel run on doubt.
-ENDED_STATES = frozenset({"Completed", "Failed", "Canceled"})
-SUCCEEDED = "Completed"
+# Pages of one query: the app never asks for more than a few dozen runs, 50 a page; more means a token that repeats.
+MAX_PAGES = 20
 
 
 class RunHistoryError(AppError):
     """Run history could not be read or written; the message names the request and the answer."""
 
 
-def is_active(status: object) -> bool:
-    return status not in ENDED_STATES
-
-
 class RunHistory:
-    """One experiment's runs in one workspace."""
+    """One experiment's runs in one workspace: one job's work item (its allowance) and the tick's deadline."""
 
-    def __init__(self, connection: Connection, experiment: str, budget: RetryBudget):
+    def __init__(self, connection: Connection, experiment: str, allowance: Allowance):
         self.connection = connection
         self.experiment = experiment
-        self.budget = budget
+        self.allowance = allowance
+        self.deadline: Deadline = allowance.deadline
         self.base = f"{connection.history_url}/history/v1.0{connection.arm_id}/experiments/{quote(experiment, safe='')}"
 
-    def _headers(self) -> dict[str, str]:
-        # The SDK's auth object refreshes an expiring token here: a network call like any other.
-        return with_retries(self.budget, "token", self.connection.auth.get_authentication_header)
+    def _send(self, what: str, method: str, url: str, body: dict | None = None) -> Answer:
+        # The SDK's auth object refreshes an expiring token in the header call: a network call like any other.
+        def attempt() -> Answer:
+            headers = self.connection.auth.get_authentication_header()
+            return send(what, method, url, headers, json=body, deadline=self.deadline)
+
+        try:
+            return with_retries(self.allowance, what, attempt)
+        except HttpError as error:
+            if error.status == 404 and not error.structured:
+                raise RunHistoryError(
+                    f"{error}: the answer is not run history's JSON error, so the request did not reach run history: "
+                    "check the workspace's discovery (a private endpoint needs its DNS) and any proxy") from None
+            raise
 
     def query(self, tags: dict[str, str] | None = None, properties: dict[str, str] | None = None,
               limit: int = 1) -> list[dict]:
@@ -62,52 +68,35 @@ class RunHistory:
         url = f"{self.base}/runs:query"
         runs: list[dict] = []
         token = None
+        seen: set[str] = set()
         while len(runs) < limit:
             body = QueryParamsDto(filter=expression, orderby=ORDER_BY_CREATEDTIME_EXPRESSION, top=limit - len(runs),
                                   continuation_token=token).serialize()
-            response = send(self.budget, "query_runs", "POST", url, self._headers(), json=body)
-            if response.status_code == 404 and _is_service_error(response):
-                return []  # run history's own answer: the experiment does not exist yet, so it has no runs
-            _raise_unless_ok(response, "POST", url, f"reading run history of experiment {self.experiment}")
-            page = response.json()
-            runs += page.get("value") or []
+            try:
+                answer = self._send("query_runs", "POST", url, body)
+            except HttpError as error:
+                if error.status == 404:
+                    return []  # run history's own answer: the experiment does not exist yet, so it has no runs
+                raise
+            page = answer.object()
+            value = page.get("value") or []
+            if not isinstance(value, list) or not all(isinstance(run, dict) and isinstance(run.get("runId"), str)
+                                                      for run in value):
+                raise answer.bad("value is not a list of runs, each with a runId")
+            runs += value
             token = page.get("continuationToken")
             if not token:
                 break
+            if token in seen or len(seen) >= MAX_PAGES:
+                raise answer.bad("continuationToken repeats a page already read: the query does not end")
+            seen.add(str(token))
         return runs[:limit]
 
     def get(self, run_id: str) -> dict:
-        url = f"{self.base}/runs/{quote(run_id, safe='')}"
-        response = send(self.budget, "get_run", "GET", url, self._headers())
-        _raise_unless_ok(response, "GET", url, f"reading run {run_id}")
-        return response.json()
+        answer = self._send("get_run", "GET", f"{self.base}/runs/{quote(run_id, safe='')}")
+        return answer.object()
 
     def set_tags(self, run_id: str, tags: dict[str, str]) -> dict:
         """Add or change `tags` on the run; returns the run as run history now holds it."""
-        url = f"{self.base}/runs/{quote(run_id, safe='')}"
         body = CreateRunDto(run_id=run_id, tags=tags).serialize()
-        response = send(self.budget, "set_run_tags", "PATCH", url, self._headers(), json=body)
-        _raise_unless_ok(response, "PATCH", url, f"tagging run {run_id}")
-        return response.json()
-
-
-def _is_service_error(response: requests.Response) -> bool:
-    """True for run history's own JSON error (the SDK's ErrorResponse: an object `error` with a string `code`)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return False
-    error = body.get("error") if isinstance(body, dict) else None
-    return isinstance(error, dict) and isinstance(error.get("code"), str)
-
-
-def _raise_unless_ok(response: requests.Response, method: str, url: str, what: str) -> None:
-    if response.status_code < 400:
-        return
-    if response.status_code == 404 and not _is_service_error(response):
-        raise RunHistoryError(
-            f"{what} failed: {method} {url.split('?')[0]} answered 404 without run history's JSON error, so the "
-            "request did not reach run history: check the workspace's discovery (a private endpoint needs its "
-            "DNS) and any proxy"
-        )
-    raise RunHistoryError(f"{what} failed: status={response.status_code}: {shorten(response.text)}")
+        return self._send("set_run_tags", "PATCH", f"{self.base}/runs/{quote(run_id, safe='')}", body).object()

@@ -14,7 +14,7 @@ from datetime import datetime
 from shared import clock
 from shared.errors import AppError
 from shared.localtime import LocalSchedule, ZoneError, host_schedule_error, load_zone
-from shared.schedule import ScheduleError, validate
+from shared.ncrontab import ScheduleError, validate
 from shared.scopes import EXAMPLE as SCOPE_EXAMPLE
 from shared.scopes import Scope, parse_scopes
 

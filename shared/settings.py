@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from shared import clock
 from shared import jobs as jobs_module
-from shared.clouds import CLOUDS, DEFAULT, Cloud, cloud_named
-from shared.functions import FUNCTIONS, RUN_PIPELINE, Function
+from shared.clouds import CLOUDS, DEFAULT, cloud_named
+from shared.functions import RUN_PIPELINE, Function, by_verb
 from shared.hostconfig import HOST_JSON, function_timeout
+from shared.identity import AzureSettings
 from shared.jobs import (
     EXPERIMENT,
     EXPERIMENT_HINT,
@@ -30,10 +31,10 @@ from shared.jobs import (
     wait_problem,
 )
 from shared.localtime import LocalSchedule
+from shared.ncrontab import ScheduleError, validate
 from shared.occurrences import Occurrences
 from shared.prices import CURRENCIES
 from shared.redact import shape
-from shared.schedule import ScheduleError, validate
 from shared.scopes import Scope
 from shared.setting_reader import ConfigError, SettingReader, coverage_problem
 from shared.targets import (
@@ -51,33 +52,14 @@ __all__ = ["AzureSettings", "ComputeSettings", "ConfigError", "PipelineSettings"
 DEFAULT_EXPERIMENT = "scheduled-pipeline-runs"
 DEFAULT_RETRY_BUDGET_SECONDS = 120.0
 MAX_RETRY_BUDGET_SECONDS = 3600.0
+DEFAULT_CONCURRENCY = 16  # requests in flight at once in a compute tick (docs/reliability.md: why 16)
+MAX_CONCURRENCY = 64
+MAX_LATE_MINUTES = 10080  # a week
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _TENANT_DOMAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,}$")
 _RESOURCE_GROUP = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
 _WORKSPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,32}$")
-
-
-@dataclass(frozen=True)
-class AzureSettings:
-    """Who signs in and which workspace: shared by every function."""
-
-    tenant_id: str | None
-    client_id: str | None
-    client_secret: str | None = field(repr=False)
-    subscription_id: str
-    resource_group: str
-    workspace_name: str
-    cloud: str
-    retry_budget_seconds: float
-
-    @property
-    def uses_service_principal(self) -> bool:
-        return self.client_secret is not None
-
-    @property
-    def endpoints(self) -> Cloud:
-        return cloud_named(self.cloud) or DEFAULT
 
 
 @dataclass(frozen=True)
@@ -89,6 +71,7 @@ class PipelineSettings:
     jobs: tuple[Job, ...]
     disabled: frozenset[str] = frozenset()  # RUN_PIPELINE_DISABLED: jobs paused without a redeploy
     jobs_file: Path | None = None  # None: single-pipeline mode
+    max_late: timedelta | None = None  # RUN_PIPELINE_MAX_LATE_MINUTES: a later tick is skipped (None: no limit)
 
     @property
     def job(self) -> Job:
@@ -119,6 +102,8 @@ class ComputeSettings:
     dry_run: bool
     scopes: tuple[Scope, ...] = ()  # empty: the one AML_* workspace
     cost_currency: str | None = "USD"  # the currency the tick prices what it acted on in; None: no prices
+    max_late: timedelta | None = timedelta(minutes=60)  # a past-due tick later than this is skipped
+    concurrency: int = DEFAULT_CONCURRENCY  # AML_COMPUTE_CONCURRENCY: requests in flight at once
 
 
 def _schedules(reader: SettingReader, function: Function, now: datetime | None) -> tuple[str, LocalSchedule | None]:
@@ -134,6 +119,12 @@ def load_occurrences(function: Function, env: Mapping[str, str], now: datetime |
     schedule, local = _schedules(reader, function, now)
     reader.fail_if_any()
     return Occurrences(validate(schedule), local)
+
+
+def _max_late(reader: SettingReader, function: Function) -> timedelta | None:
+    """How late a past-due tick may still act (the function's *_MAX_LATE_MINUTES); None: no limit."""
+    minutes = reader.number(function.max_late, function.default_max_late, 1, MAX_LATE_MINUTES, int)
+    return None if minutes is None else timedelta(minutes=minutes)
 
 
 def _read_azure(reader: SettingReader, workspace_required: bool = True) -> AzureSettings:
@@ -182,6 +173,9 @@ def _read_azure(reader: SettingReader, workspace_required: bool = True) -> Azure
         retry_budget_seconds=reader.number(
             "AML_RETRY_BUDGET_SECONDS", DEFAULT_RETRY_BUDGET_SECONDS, 0, MAX_RETRY_BUDGET_SECONDS, float
         ),
+        # Set by App Service and Functions when the app has a managed identity (not app settings of the user's).
+        identity_endpoint=reader.optional("IDENTITY_ENDPOINT"),
+        identity_header=reader.optional("IDENTITY_HEADER"),
     )
 
 
@@ -293,11 +287,12 @@ def load_pipeline_settings(env: Mapping[str, str], host_json: Path = HOST_JSON, 
     if path.exists():
         schedule = reader.schedule(RUN_PIPELINE.schedule)
         jobs = _file_jobs(reader, path, schedule, timeout, now)
-        settings = PipelineSettings(azure, schedule, jobs, _disabled(reader, jobs, path), path)
+        settings = PipelineSettings(azure, schedule, jobs, _disabled(reader, jobs, path), path,
+                                    _max_late(reader, RUN_PIPELINE))
     else:
         schedule, local = _schedules(reader, RUN_PIPELINE, now)
         settings = PipelineSettings(azure, schedule, (_single_job(reader, local, timeout),),
-                                    _disabled(reader, (), None))
+                                    _disabled(reader, (), None), None, _max_late(reader, RUN_PIPELINE))
     reader.fail_if_any()
     return settings
 
@@ -316,7 +311,7 @@ def _read_tag(reader: SettingReader, name: str, default: tuple[str, str]) -> tup
 def load_compute_settings(env: Mapping[str, str], action: str = "stop", now: datetime | None = None) -> ComputeSettings:
     """Settings of StopComputeTimer (or, with action="start", StartComputeTimer); raises ConfigError naming every
     bad or missing setting."""
-    function = next(function for function in FUNCTIONS if function.power and function.power.action.verb == action)
+    function = by_verb(action)
     names = function.power
     reader = SettingReader(env)
     scopes = reader.scopes("AML_COMPUTE_SCOPES")
@@ -331,6 +326,8 @@ def load_compute_settings(env: Mapping[str, str], action: str = "stop", now: dat
         dry_run=reader.boolean(names.dry_run, False),
         scopes=scopes,
         cost_currency=_read_currency(reader) if reader.boolean("AML_COMPUTE_COST", True) else None,
+        max_late=_max_late(reader, function),
+        concurrency=int(reader.number("AML_COMPUTE_CONCURRENCY", DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY, int)),
     )
     reader.fail_if_any()
     return settings

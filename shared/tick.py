@@ -14,7 +14,7 @@ import azure.functions as func
 
 from shared.clock import parse_instant, stamp
 from shared.localtime import LocalSchedule
-from shared.schedule import validate
+from shared.ncrontab import validate
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from shared.clock import UTC
+from shared.ncrontab import Schedule
 from shared.occurrences import Occurrences
-from shared.schedule import Schedule
 from shared.selection import START, STOP, PowerAction
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

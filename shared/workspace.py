@@ -19,10 +19,11 @@ from azureml.core.authentication import AbstractAuthentication
 
 from shared import warm
 from shared.arm import workspace_error
+from shared.armids import WorkspaceRef
 from shared.auth import sdk_auth
+from shared.identity import AzureSettings
 from shared.logfmt import kv
-from shared.retry import RetryBudget, not_an_answer, with_retries
-from shared.settings import AzureSettings
+from shared.retry import Allowance, not_an_answer, with_retries
 from shared.tokens import identity_key, signed_in
 
 log = logging.getLogger(__name__)
@@ -40,10 +41,13 @@ class Connection:
     arm_url: str
 
     @property
-    def arm_id(self) -> str:
+    def ref(self) -> WorkspaceRef:
         ws = self.workspace
-        return (f"/subscriptions/{ws.subscription_id}/resourceGroups/{ws.resource_group}"
-                f"/providers/Microsoft.MachineLearningServices/workspaces/{ws.name}")
+        return WorkspaceRef.of(ws.subscription_id, ws.resource_group, ws.name)
+
+    @property
+    def arm_id(self) -> str:
+        return self.ref.id
 
     @property
     def history_url(self) -> str:
@@ -63,9 +67,9 @@ def _cache_key(settings: AzureSettings) -> tuple:
             settings.workspace_name.lower())
 
 
-def _lookup(settings: AzureSettings, auth: AbstractAuthentication, budget: RetryBudget) -> Connection:
+def _lookup(settings: AzureSettings, auth: AbstractAuthentication, allowance: Allowance) -> Connection:
     try:
-        workspace = with_retries(budget, "get_workspace", lambda: Workspace(
+        workspace = with_retries(allowance, "get_workspace", lambda: Workspace(
             subscription_id=settings.subscription_id,
             resource_group=settings.resource_group,
             workspace_name=settings.workspace_name,
@@ -79,21 +83,20 @@ def _lookup(settings: AzureSettings, auth: AbstractAuthentication, budget: Retry
         # The SDK turns ARM's 404 into "Workspace not found." without the ARM error code.
         code = found.group(0) if found else "WorkspaceNotFound" if "not found" in text.lower() else type(error).__name__
         # Not chained: ARM's message names the client id (see shared.redact).
-        raise workspace_error(settings.subscription_id, settings.resource_group, settings.workspace_name,
-                              code) from None
+        raise workspace_error(settings.workspace, code) from None
     log.info(kv("workspace", name=workspace.name, resource_group=workspace.resource_group,
                 location=workspace.location, reused=False))
     return Connection(workspace=workspace, auth=auth, arm_url=settings.endpoints.resource_manager)
 
 
 @contextmanager
-def connect(settings: AzureSettings, budget: RetryBudget) -> Iterator[Connection]:
+def connect(settings: AzureSettings, allowance: Allowance) -> Iterator[Connection]:
     """Yield the workspace connection for one tick; forget it if the tick fails."""
     key = _cache_key(settings)
-    with signed_in(settings, budget, settings.endpoints.sdk_arm_audience) as tokens:
+    with signed_in(settings, allowance.deadline, settings.endpoints.sdk_arm_audience) as tokens:
         connection = _connections.get(key)
         if connection is None:
-            connection = _connections[key] = _lookup(settings, sdk_auth(tokens, settings.cloud), budget)
+            connection = _connections[key] = _lookup(settings, sdk_auth(tokens, settings.cloud), allowance)
         else:
             log.info(kv("workspace", name=connection.workspace.name,
                         resource_group=connection.workspace.resource_group, reused=True))

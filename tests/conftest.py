@@ -28,8 +28,10 @@ from azureml._restclient import clientbase  # noqa: E402
 from fakeazure import CLIENT_ID, CLIENT_SECRET, TENANT, FakeAzure, app_settings  # noqa: E402
 from shared import clock as shared_clock  # noqa: E402
 from shared import jobs, warm  # noqa: E402
+from shared.functions import SETTING_PREFIXES  # noqa: E402
 
-APP_PREFIXES = ("AZURE_", "AML_", "RUN_PIPELINE_", "STOP_COMPUTE_", "START_COMPUTE_", "IDENTITY_", "MSI_")
+# Every app setting the app reads (the function table's prefixes), and the host's identity endpoints.
+APP_PREFIXES = (*SETTING_PREFIXES, "IDENTITY_", "MSI_")
 
 BASE_SETTINGS = app_settings()
 
@@ -109,6 +111,11 @@ class VirtualClock:
             self.slept.append(seconds)
             self.now += seconds
 
+    def advance(self, seconds: float) -> None:
+        """Time that passes in a request (a stalled service), not in a wait of the app's."""
+        with self._lock:
+            self.now += seconds
+
 
 @pytest.fixture(autouse=True)
 def retry_clock(monkeypatch) -> VirtualClock:
@@ -136,6 +143,7 @@ def fake(retry_clock):
     """The fake Azure, answering every `requests` call; a request it has no route for fails the test. Its clock (ARM's
     buckets, token lifetimes) is the tick's virtual one."""
     azure = FakeAzure(clock=retry_clock.monotonic)
+    azure.advance = retry_clock.advance
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         azure.install(rsps)
         yield azure

@@ -46,6 +46,17 @@ def test_tick_runs_that_occurrence_with_its_date(nightly, capsys):
     assert out.splitlines()[-1].startswith("invocation succeeded: RunPipelineTimer")
 
 
+def test_a_rerun_by_hand_is_never_too_late(nightly, capsys, monkeypatch):
+    fake, path, _ = nightly
+    monkeypatch.setenv("RUN_PIPELINE_MAX_LATE_MINUTES", "60")  # the host's late firings are limited; a re-run is not
+
+    assert run.main(["RunPipelineTimer", "--settings", str(path), "--tick", "2026-11-20T03:00:00Z"]) == 0
+
+    [submitted] = fake.runs.values()
+    assert submitted.tags["schedule_tick"] == "2026-11-20T03:00:00Z"
+    assert "reason=too_late" not in capsys.readouterr().out
+
+
 def test_tick_that_already_has_a_run_says_so_and_submits_nothing(nightly, capsys):
     fake, path, pipeline_id = nightly
     earlier = app_run(fake, pipeline_id, "2027-01-14T03:00:00Z")

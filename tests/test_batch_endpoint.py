@@ -63,7 +63,7 @@ def test_invokes_the_default_deployment_with_the_body_and_headers_azure_ai_ml_se
     assert "azureml-model-deployment" not in call.headers, "the default deployment is the endpoint's to route to"
     assert not fake.requests_to("/deployments/"), "the default deployment needs no lookup"
     [line] = lines(logs, "pipeline action=submitted")
-    for part in ("target=batch_endpoint", f"batch_endpoint={ENDPOINT}", "deployment=pipeline", f"job_name={JOB}",
+    for part in ("target=batch_endpoint", f"batch_endpoint={ENDPOINT}", "deployment=pipeline", f"run_id={JOB}",
                  "status=NotStarted", "experiment=nightly", "tick=2026-11-21T03:00:00Z", "recovered=false",
                  f"portal_url=https://ml.azure.com/runs/{JOB}?wsid=/subscriptions/"):
         assert part in line
@@ -103,7 +103,7 @@ def test_the_same_tick_twice_makes_one_job(fake, batch, timer, logs):
 
     assert list(fake.batch_jobs) == [JOB] and len(invokes(fake)) == 1
     [line] = lines(logs, "pipeline action=already_submitted")
-    assert f"job_name={JOB}" in line and "status=" in line
+    assert f"run_id={JOB}" in line and "status=" in line
 
 
 @pytest.mark.parametrize("status", [504, None])  # a gateway timeout, a dropped connection: after the job was made
@@ -140,7 +140,7 @@ def test_a_duplicate_name_refusal_is_confirmed_by_reading_the_job(fake, batch, t
 
     assert list(fake.batch_jobs) == [JOB] and len(invokes(fake)) == 1
     [line] = lines(logs, "pipeline action=already_submitted")
-    assert f"job_name={JOB}" in line and "status=Running" in line
+    assert f"run_id={JOB}" in line and "status=Running" in line
 
 
 def test_a_refused_invoke_without_a_job_fails_with_the_services_answer(fake, batch, timer):
@@ -160,7 +160,7 @@ def test_skip_if_active_skips_while_the_previous_occurrences_job_runs(fake, batc
 
     assert list(fake.batch_jobs) == [PREVIOUS[0]] and not invokes(fake)
     [line] = lines(logs, "pipeline action=skipped_active")
-    assert f"job_name={PREVIOUS[0]}" in line and "status=Running" in line
+    assert f"run_id={PREVIOUS[0]}" in line and "status=Running" in line
 
 
 def test_skip_if_active_looks_past_occurrences_that_submitted_nothing(fake, batch, timer):
@@ -200,7 +200,7 @@ def test_wait_polls_the_job_until_it_completes(fake, batch, timer, logs, retry_c
     run_pipeline_timer(timer)
 
     [line] = lines(logs, "pipeline action=completed")
-    assert f"job_name={JOB}" in line and "status=Completed" in line
+    assert f"run_id={JOB}" in line and "status=Completed" in line
     assert retry_clock.slept.count(30.0) >= 3
 
 
@@ -208,7 +208,7 @@ def test_wait_fails_the_invocation_when_the_job_fails(fake, batch, timer):
     fake.batch_job_statuses = ["Running", "Failed"]
     batch(RUN_PIPELINE_WAIT_MINUTES="5")
 
-    with pytest.raises(PipelineError, match=rf"job {JOB} ended Failed: see https://ml.azure.com/runs/{JOB}\?wsid="):
+    with pytest.raises(PipelineError, match=rf"run {JOB} ended Failed: see https://ml.azure.com/runs/{JOB}\?wsid="):
         run_pipeline_timer(timer)
 
 
@@ -216,7 +216,7 @@ def test_wait_gives_up_when_the_time_is_up(fake, batch, timer):
     fake.batch_job_statuses = ["Running"]
     batch(RUN_PIPELINE_WAIT_MINUTES="2")
 
-    with pytest.raises(PipelineError, match=rf"job {JOB} is still Running after RUN_PIPELINE_WAIT_MINUTES=2"):
+    with pytest.raises(PipelineError, match=rf"run {JOB} is still Running after RUN_PIPELINE_WAIT_MINUTES=2"):
         run_pipeline_timer(timer)
 
 
@@ -297,7 +297,7 @@ def test_a_job_name_the_service_did_not_keep_is_a_warning(fake, batch, timer, lo
     [job] = fake.batch_jobs.values()
     [record] = [r for r in logs.records if r.getMessage().startswith("pipeline action=submitted")]
     assert record.levelname == "WARNING"
-    assert f"job_name={job.name}" in record.getMessage() and "reason=name_not_kept" in record.getMessage()
+    assert f"run_id={job.name}" in record.getMessage() and "reason=name_not_kept" in record.getMessage()
     assert f"requested_name={JOB}" in record.getMessage()
 
 

@@ -24,12 +24,14 @@ import jsonschema
 import pytest
 import yaml
 
+from shared.functions import FUNCTIONS as FUNCTION_TABLE
+from shared.functions import SETTING_PREFIXES
+
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = Path(__file__).resolve().parent / "schemas"  # SchemaStore copies, see schemas/SOURCES.md
 
-# function folder -> the app setting its timer schedule comes from
-FUNCTIONS = {"RunPipelineTimer": "RUN_PIPELINE_SCHEDULE", "StopComputeTimer": "STOP_COMPUTE_SCHEDULE",
-             "StartComputeTimer": "START_COMPUTE_SCHEDULE"}
+# function folder -> the app setting its timer schedule comes from (the app's table of its functions)
+FUNCTIONS = {function.name: function.schedule for function in FUNCTION_TABLE}
 TIMER_PARAMETER = "mytimer"
 
 # The app settings contract (DESIGN.md, "App settings"): these names are fixed.
@@ -45,9 +47,11 @@ DESIGN_SETTINGS = frozenset({
     "STOP_COMPUTE_DRY_RUN", "STOP_COMPUTE_TIME_ZONE", "STOP_COMPUTE_LOCAL_SCHEDULE",
     "START_COMPUTE_SCHEDULE", "START_COMPUTE_TAG", "START_COMPUTE_INCLUDE", "START_COMPUTE_EXCLUDE",
     "START_COMPUTE_DRY_RUN", "START_COMPUTE_TIME_ZONE", "START_COMPUTE_LOCAL_SCHEDULE",
+    "STOP_COMPUTE_MAX_LATE_MINUTES", "START_COMPUTE_MAX_LATE_MINUTES", "RUN_PIPELINE_MAX_LATE_MINUTES",
+    "AML_COMPUTE_CONCURRENCY",
 })
 HOST_SETTINGS = frozenset({"FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsStorage"})  # read by the host, not the code
-SETTING_NAME = re.compile(r"^(AZURE|AML|RUN_PIPELINE|STOP_COMPUTE|START_COMPUTE)_[A-Z0-9_]+$")
+SETTING_NAME = re.compile(rf"^({'|'.join(SETTING_PREFIXES)})[A-Z0-9_]+$")
 
 MLS = "Microsoft.MachineLearningServices/workspaces"
 # Every HTTP call the app makes (through the SDK) -> the RBAC actions it needs. docs/least-privilege.md explains it.
@@ -237,6 +241,11 @@ def test_example_settings_are_valid_under_the_schemastore_schema():
     assert example["Values"]["AzureWebJobsStorage"] == "UseDevelopmentStorage=true"
 
 
+def test_the_function_folders_are_the_rows_of_the_functions_table():
+    folders = {path.parent.name for path in ROOT.glob("*/function.json")}
+    assert folders == set(FUNCTIONS), "a function is its folder and one row of shared/functions.py"
+
+
 def test_example_values_are_strings_and_placeholders():
     values = example_values()
     assert all(isinstance(value, str) for value in values.values()), "the host reads app settings as strings"
@@ -253,7 +262,7 @@ def test_example_selects_exactly_one_pipeline():
 
 @pytest.mark.parametrize("folder, setting", FUNCTIONS.items())
 def test_example_schedules_are_six_field_ncrontab(folder, setting, app_on_path):
-    from shared.schedule import validate
+    from shared.ncrontab import validate
 
     values = example_values()
     assert len(values[setting].split()) == 6, "six fields is the only form every hosting plan accepts"

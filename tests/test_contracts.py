@@ -47,16 +47,19 @@ def test_active_run_query_pages_with_the_continuation_token(fake, settings, time
     """QueryParamsDto.continuation_token (JSON `continuationToken`) carries PaginatedRunDto.continuationToken back;
     the property filter is PROP_EQ_FORMAT_STR on `azureml.pipelineid`."""
     pipeline_id = fake.add_published_pipeline()
-    for _ in range(60):
+    for _ in range(6):
         fake.add_run(DEFAULT_EXPERIMENT, pipeline_id, ["Completed"])
+    fake.runs_page_size = 2
     settings(RUN_PIPELINE_ID=pipeline_id, RUN_PIPELINE_SKIP_IF_ACTIVE="true")
 
     run_pipeline_timer(timer)
 
     bodies = [call.body for call in fake.requests_to("runs:query", "POST")]
     active = f'((Properties/azureml.pipelineid eq "{pipeline_id}") and (ParentRunId eq null))'
-    assert bodies[:2] == [{"filter": active, "orderby": "CreatedUtc desc", "top": 100},
-                          {"filter": active, "orderby": "CreatedUtc desc", "top": 50, "continuationToken": "50"}]
+    assert bodies[0] == {"filter": TICK_FILTER, "orderby": "CreatedUtc desc", "top": 1}, "the tick's own run first"
+    assert bodies[1:4] == [{"filter": active, "orderby": "CreatedUtc desc", "top": 5},
+                           {"filter": active, "orderby": "CreatedUtc desc", "top": 3, "continuationToken": "2"},
+                           {"filter": active, "orderby": "CreatedUtc desc", "top": 1, "continuationToken": "4"}]
 
 
 def test_submit_of_a_published_pipeline_is_the_sdks_pipeline_submission_info(fake, settings, timer):

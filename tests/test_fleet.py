@@ -56,9 +56,11 @@ def test_two_subscriptions_one_denied_and_one_unreadable_workspace(fleet, settin
     assert stopped == {"ws-demo/ci-demo", "ws-research/ci-a", "ws-research/gpu-b", "ws-prod/ci-a"}
     assert states(fleet)["ws-broken/ci-x"] == "Running" and states(fleet)["ws-prod/keep"] == "Running"
     message = str(error.value)
-    assert f"scope /subscriptions/{SUB_DENIED}: AuthorizationFailed: " in message
-    assert f"workspace {ws_id(SUB_B, 'rg-other', 'ws-broken')}: listing the computes of workspace ws-broken " \
-           "failed: AuthorizationFailed: " in message
+    assert f"scope /subscriptions/{SUB_DENIED}: list_workspaces (GET management.azure.com/subscriptions/" \
+           f"{SUB_DENIED}/providers/Microsoft.MachineLearningServices/workspaces): status=403 AuthorizationFailed: " \
+        in message
+    assert f"workspace {ws_id(SUB_B, 'rg-other', 'ws-broken')}: list_computes (GET management.azure.com" \
+           f"{ws_id(SUB_B, 'rg-other', 'ws-broken')}/computes): status=403 AuthorizationFailed: " in message
     assert "<AZURE_CLIENT_ID>" in message, "ARM names the client id: scrubbed"
     [total] = fields(logs, "compute_total")
     assert (total["workspaces"], total["stopped"], total["failed_scopes"], total["failed_workspaces"]) == \

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from shared.localtime import LocalSchedule, first_missed, host_schedule_for, load_zone, parse_local
-from shared.schedule import parse, validate
+from shared.ncrontab import parse, validate
 
 UTC = timezone.utc
 START = datetime(2027, 1, 1, tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 
 from fakeazure import TENANT
 from shared import clock, retry
-from shared.retry import UnresolvedHostError
+from shared.transport import UnresolvedHostError
 from tests.conftest import entry_point
 
 stop_compute_timer = entry_point("StopComputeTimer")

@@ -18,7 +18,7 @@ from fakeazure import CLIENT_SECRET, WORKSPACE
 from localrun import cli as run
 from localrun import invoke
 from shared.clock import parse_instant
-from shared.schedule import validate
+from shared.ncrontab import validate
 from tests.conftest import APP_PREFIXES, BASE_SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -331,7 +331,7 @@ def test_an_unexpected_exception_prints_its_traceback_and_never_the_secret(stand
 def test_a_function_folder_without_a_timer_binding_exits_2(stand_in_app, capsys):
     (stand_in_app / "ProbeTimer" / "function.json").write_text('{"bindings": [{"type": "httpTrigger"}]}')
     assert run.main(["ProbeTimer"]) == 2
-    assert "has 0 timerTrigger bindings" in capsys.readouterr().err
+    assert "unknown function 'ProbeTimer'" in capsys.readouterr().err, "the runner fires timer functions only"
 
 
 # --------------------------------------------------------------------------- emulator, in-process
@@ -380,7 +380,7 @@ def test_emulator_run_pipeline_submits_the_endpoint_default_version(capsys):
 
     out, err = capsys.readouterr()
     [line] = [line for line in out.splitlines() if "pipeline action=submitted" in line]
-    assert line.startswith("INFO shared.pipelines: ") and "pipeline_endpoint=nightly-train" in line
+    assert line.startswith("INFO shared.submission: ") and "pipeline_endpoint=nightly-train" in line
     run_id = re.search(r"run_id=(\S+)", line).group(1)
     assert re.search(rf"^emulator: run {run_id} submitted to experiment scheduled-pipeline-runs, tags: "
                      r"started_by=aml-timer-functions schedule_tick=\S+ function=RunPipelineTimer past_due=true ", out,
@@ -437,7 +437,7 @@ def test_cli_emulator_run_pipeline(tmp_path):
     result = run_cli(tmp_path, "RunPipelineTimer", "--emulator")
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"^INFO shared\.pipelines: pipeline action=submitted ", result.stdout, re.M)
+    assert re.search(r"^INFO shared\.submission: pipeline action=submitted ", result.stdout, re.M)
     assert re.search(r"^emulator: run \S+ submitted to experiment ", result.stdout, re.M)
     assert CLIENT_SECRET not in result.stdout + result.stderr
     assert not (tmp_path / ".azureml").exists(), "the SDK's discovery cache went to the emulator's own HOME"

@@ -391,8 +391,9 @@ def test_a_404_that_is_not_run_historys_own_is_an_error_naming_the_url(fake, set
     with pytest.raises(RunHistoryError) as error:
         run_pipeline_timer(timer)
 
-    assert "POST https://westeurope.api.azureml.ms/history/v1.0/subscriptions/" in str(error.value)
-    assert "without run history's JSON error" in str(error.value)
+    assert "query_runs (POST westeurope.api.azureml.ms/history/v1.0/subscriptions/" in str(error.value)
+    assert "status=404" in str(error.value) and "(text/html) <html>" in str(error.value)
+    assert "is not run history's JSON error" in str(error.value)
     assert fake.runs == {}, "a misconfiguration never looks like an empty history"
 
 

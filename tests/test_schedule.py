@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from shared.schedule import ScheduleError, parse, resolve_settings, validate
+from shared.ncrontab import ScheduleError, parse, resolve_settings, validate
 
 UTC = timezone.utc
 

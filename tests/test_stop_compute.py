@@ -1,4 +1,4 @@
-"""StopComputeTimer on the fake wire: the real SDK lists, the app stops, outcomes asserted on the fake's state."""
+"""StopComputeTimer on the fake wire: the app lists and stops over ARM REST, outcomes asserted on the fake's state."""
 
 from __future__ import annotations
 
@@ -134,10 +134,11 @@ def test_one_failing_stop_does_not_prevent_the_others_and_fails_the_invocation(f
 
     assert states(fake) == {**{f"ci-{i}": "Stopping" for i in range(6)}, "ci-3": "Running"}
     assert "1 of 6 compute instance(s) could not be stopped" in str(error.value)
-    assert "ws-demo/ci-3: stop: status=500" in str(error.value)
+    assert "ws-demo/ci-3: stop (POST management.azure.com/subscriptions/" in str(error.value)
+    assert "/computes/ci-3/stop): status=500 InternalServerError" in str(error.value)
     line = compute_lines(logs)["ci-3"]
     assert (line["action"], line["reason"]) == ("failed", "service_error")
-    assert line["error"].startswith('"stop: status=500: ')
+    assert line["error"].startswith('"stop (POST management.azure.com/') and "status=500" in line["error"]
     assert summary(logs)["failed"] == "1" and summary(logs)["stopped"] == "5"
 
 

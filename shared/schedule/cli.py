@@ -26,9 +26,8 @@ from shared.functions import FUNCTIONS, RUN_PIPELINE, by_name
 from shared.hostconfig import function_timeout
 from shared.jobs import read_jobs
 from shared.localtime import cover, firings_per_day, first_missed, host_schedule_for, parse_local
+from shared.ncrontab import Schedule, ScheduleError, join, validate
 from shared.occurrences import Occurrences
-from shared.schedule.describe import join
-from shared.schedule.ncrontab import Schedule, ScheduleError, validate
 from shared.settings import load_occurrences
 from shared.week import Lane, draw, monday_of
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shared.schedule.fields import DAYS, FIELDS, MONTHS, Field
+from shared.ncrontab.fields import DAYS, FIELDS, MONTHS, Field
 
 
 def describe(seconds: tuple[int, ...], minutes: tuple[int, ...], hours: tuple[int, ...], days: tuple[int, ...],

@@ -19,8 +19,8 @@ from datetime import date, datetime, time
 
 from shared.clock import UTC, as_utc
 from shared.errors import AppError
-from shared.schedule.describe import describe, join
-from shared.schedule.fields import FIELDS, MONTHS, Field
+from shared.ncrontab.describe import describe, join
+from shared.ncrontab.fields import FIELDS, MONTHS, Field
 
 # The Gregorian calendar repeats every 400 years, so a date that has not matched in 400 years never will.
 _HORIZON_YEARS = 400
