@@ -1,5 +1,6 @@
 """`python -m localrun FUNCTION [...]`: see localrun.cli."""
 
 from localrun.cli import main
+from shared import closedpipe
 
-raise SystemExit(main())
+raise SystemExit(closedpipe.run(main))

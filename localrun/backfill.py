@@ -88,10 +88,20 @@ def latest(job_name: str, epilogue: Callable[[], None] | None = None) -> int:
     return _fire([tick], occurrences, None, job_name, epilogue)
 
 
-def rerun(tick_text: str, job_name: str | None = None, epilogue: Callable[[], None] | None = None) -> int:
+def not_in_the_future(option: str, moment: datetime, future: bool) -> None:
+    """A re-run is of a past occurrence: a future one would submit a real run now, tagged past_due, for a time that
+    has not come. `--future` says that is meant."""
+    if moment > now() and not future:
+        raise SetupError(f"{option} {stamp(moment)} is in the future: a run submitted now for it would say it ran for "
+                         "a time that has not come (past_due=true); give --future if that is what you want")
+
+
+def rerun(tick_text: str, job_name: str | None = None, epilogue: Callable[[], None] | None = None,
+          future: bool = False) -> int:
     """`--tick`: fire that one occurrence; exit 2 when it is none, naming the nearest ones."""
     occurrences = occurrences_of(job_name)
     tick = instant_option("--tick", tick_text)
+    not_in_the_future("--tick", tick, future)
     if not occurrences.contains(tick):
         near = [moment for moment in (occurrences.previous(tick), occurrences.following(tick)) if moment]
         raise SetupError(f"--tick {stamp(tick)} is not an occurrence of {occurrences.describe()}: the "
@@ -100,12 +110,13 @@ def rerun(tick_text: str, job_name: str | None = None, epilogue: Callable[[], No
 
 
 def backfill(start_text: str, end_text: str, most: int, job_name: str | None = None,
-             epilogue: Callable[[], None] | None = None) -> int:
+             epilogue: Callable[[], None] | None = None, future: bool = False) -> int:
     """`--from A --to B`: every occurrence in [A, B] oldest first; at most `most` submits."""
     occurrences = occurrences_of(job_name)
     start, end = instant_option("--from", start_text), instant_option("--to", end_text)
     if end < start:
         raise SetupError(f"--to {stamp(end)} is before --from {stamp(start)}")
+    not_in_the_future("--to", end, future)
     say(f"{FUNCTION}: backfilling the occurrences of {occurrences.describe()} from {stamp(start)} to "
         f"{stamp(end)}, at most {most} submit{'s' if most != 1 else ''}")
     return _fire(occurrences.between(start, end), occurrences, most, job_name, epilogue)

@@ -4,7 +4,7 @@
     python -m localrun RunPipelineTimer --settings my.json --past-due
     python -m localrun StopComputeTimer --emulator           # a fake Azure: no settings, no network
     python -m localrun RunPipelineTimer --tick 2027-01-14T03:00:00Z
-    python -m localrun RunPipelineTimer --from 2027-01-15T00:00:00Z --to 2027-01-18T12:00:00Z [--max 31]
+    python -m localrun RunPipelineTimer --from 2027-01-15T00:00:00Z --to 2027-01-18T12:00:00Z [--max 31] [--future]
     python -m localrun RunPipelineTimer --job nightly-train [--tick TIME | --from A --to B]   # one pipelines.json job
 
 The app settings come from the `Values` of local.settings.json; a variable already set in the environment wins,
@@ -63,11 +63,13 @@ def _chosen(args: argparse.Namespace) -> Callable[[Callable[[], None] | None], i
         raise SetupError("--from and --to go together: the window's first and last time")
     if args.most is not None and args.start is None:
         raise SetupError("--max limits a backfill: use it with --from and --to")
+    if args.future and not (args.tick or args.start):
+        raise SetupError("--future goes with --tick or --from/--to: it lets them name a time that has not come")
     if args.tick:
-        return lambda epilogue: rerun(args.tick, args.job, epilogue)
+        return lambda epilogue: rerun(args.tick, args.job, epilogue, args.future)
     if args.start:
         return lambda epilogue: backfill(args.start, args.end, 31 if args.most is None else args.most, args.job,
-                                         epilogue)
+                                         epilogue, args.future)
     if args.job:
         return lambda epilogue: latest(args.job, epilogue)
     return lambda epilogue: _tick(args.function, args.past_due, epilogue)
@@ -96,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
                       "from this time (with --to) that have no run of this app yet, oldest first")
     parser.add_argument("--to", dest="end", metavar="TIME", help="the backfill window's last time (inclusive)")
     parser.add_argument("--max", dest="most", type=_count, metavar="N", help="submit at most N runs (default 31)")
+    parser.add_argument("--future", action="store_true", help="let --tick or --to name a time that has not come "
+                        "(the run is submitted now, tagged past_due=true)")
     parser.add_argument("--job", metavar="NAME", help="RunPipelineTimer with pipelines.json: only this job (its "
                         "latest occurrence, or --tick, or --from/--to)")
     return parser

@@ -1,13 +1,15 @@
 """`--emulator`: the user's own configuration, ticked against the demo of the fake Azure, with no network.
 
-Only who signs in and which workspace change: the identity and workspace settings (AZURE_*, AML_SUBSCRIPTION_ID,
-AML_RESOURCE_GROUP, AML_WORKSPACE_NAME, AML_CLOUD, and the host's IDENTITY_*/MSI_* endpoints) are the demo's, so a
-developer's real identity never reaches the fake and the fake's never reaches Azure. Every behaviour setting stays
-the user's (schedules, zones, parameters, pipelines.json, include/exclude, dry run, tags, skip and wait, scopes); a
-function's schedule the user has not set is the demo's, and without any pipeline target the demo's endpoint is
-submitted. The demo workspace holds a published pipeline, pipeline endpoint or batch endpoint for every one the
-configuration names. HOME is a throw-away folder (the SDK writes ~/.azureml there), and `responses` answers every
-request from `fakeazure`.
+First the user's settings are read exactly as the deployed app reads them (every problem reported, and the run stops
+there): what they set is checked, not hidden. Only then do who signs in and which workspace change: the identity and
+workspace settings (AZURE_*, AML_SUBSCRIPTION_ID, AML_RESOURCE_GROUP, AML_WORKSPACE_NAME, AML_CLOUD, and the host's
+IDENTITY_*/MSI_* endpoints) are the demo's, one line naming each one the user had set, so a developer's real identity
+never reaches the fake and the fake's never reaches Azure. Every behaviour setting stays the user's (schedules,
+zones, parameters, pipelines.json, include/exclude, dry run, tags, skip and wait, scopes); a setting the user has not
+set is the demo's: a function's schedule (with pipelines.json, the one that covers the file, named on a line), and
+without any pipeline target the demo's endpoint. The demo workspace holds a published pipeline, pipeline endpoint or
+batch endpoint for every one the configuration names. HOME is a throw-away folder (the SDK writes ~/.azureml
+there), and `responses` answers every request from `fakeazure`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 
-from localrun.console import SetupError, say
+from localrun.console import EXIT_FAILED, SetupError, note, say
 from localrun.invoke import ROOT
 from localrun.settings_file import patched_environ
 
@@ -51,7 +53,8 @@ def named_targets() -> dict[str, set[str]]:
 
 
 def run_emulated(function: str, fire: Callable[[Callable[[], None]], int]) -> int:
-    """Run `fire(epilogue)` with the fake installed; the epilogue prints what changed in the fake."""
+    """Check the user's settings as the app would, then run `fire(epilogue)` with the fake installed; the epilogue
+    prints what changed in the fake."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     missing = [name for name in ("responses", "fakeazure") if importlib.util.find_spec(name) is None]
@@ -63,18 +66,29 @@ def run_emulated(function: str, fire: Callable[[Callable[[], None]], int]) -> in
     # HOME changes before the SDK is first imported (a v1 pipeline tick imports it): azureml fixes its ~/.azureml
     # paths (discovery cache, auth) at import time. In a process that imported it earlier (the tests), those paths
     # stay where they were.
-    with (tempfile.TemporaryDirectory(prefix="aml-timer-emulator-", ignore_cleanup_errors=True) as home,
-          patched_environ({**removed, "HOME": home, "USERPROFILE": home})):
+    with tempfile.TemporaryDirectory(prefix="aml-timer-emulator-", ignore_cleanup_errors=True) as home:
         import responses
 
-        from fakeazure.demo import demo_azure, demo_defaults, demo_identity
+        from fakeazure.demo import demo_azure, demo_identity
         from shared import warm
 
         targets = named_targets()
         fake = demo_azure(targets)
-        defaults = {name: value for name, value in demo_defaults(bool(targets)).items() if not os.environ.get(name)}
+        defaults = _defaults(function, bool(targets))
+        demo = demo_identity(fake)
+        yours = sorted(name for name in IDENTITY_SETTINGS if os.environ.get(name, "").strip())
+        problem = _refused(function, {**os.environ, **defaults,
+                                      **{name: value for name, value in demo.items() if name not in yours}})
+        if problem:
+            note("emulator: your settings were read as the deployed app reads them, and it would refuse them: "
+                 "nothing ran")
+            say(f"invocation failed: ConfigError: {problem}")
+            return EXIT_FAILED
+        for name in yours:
+            note(f"emulator: {name} is yours in your settings; the demo's is used (the fake signs in its own "
+                 "identity, to its own workspace)")
         fleet = bool(os.environ.get("AML_COMPUTE_SCOPES", "").strip())
-        with (patched_environ({**defaults, **demo_identity(fake)}),
+        with (patched_environ({**removed, "HOME": home, "USERPROFILE": home, **defaults, **demo}),
               responses.RequestsMock(assert_all_requests_are_fired=False) as wire):
             fake.install(wire)
             warm.forget()  # a connection from an earlier tick in this process would bypass the fake
@@ -82,6 +96,37 @@ def run_emulated(function: str, fire: Callable[[Callable[[], None]], int]) -> in
                 return fire(_summary(function, fake, fleet))
             finally:
                 warm.forget()  # and the fake's connection must not outlive the emulator
+
+
+def _defaults(function: str, named_target: bool) -> dict[str, str]:
+    """The demo's settings for what the configuration leaves unset; with pipelines.json and no RUN_PIPELINE_SCHEDULE,
+    the host schedule that covers the file (said on a line)."""
+    from fakeazure.demo import demo_defaults
+    from shared import clock, jobs
+    from shared.functions import RUN_PIPELINE
+    from shared.hostconfig import function_timeout
+
+    defaults = {name: value for name, value in demo_defaults(named_target).items() if not os.environ.get(name)}
+    if function == RUN_PIPELINE.name and RUN_PIPELINE.schedule in defaults and jobs.JOBS_FILE.exists():
+        found, problems = jobs.read_jobs(jobs.JOBS_FILE, function_timeout())
+        covering = None if problems else jobs.covering_schedule(found, clock.now())
+        if covering is not None:
+            defaults[RUN_PIPELINE.schedule] = covering.expression
+            note(f'emulator: {RUN_PIPELINE.schedule} is not set: "{covering.expression}", the host schedule that '
+                 f"covers {jobs.JOBS_FILE.name} (python -m shared.schedule jobs prints it), is used")
+    return defaults
+
+
+def _refused(function: str, env: dict) -> str | None:
+    """Why the deployed app would refuse these settings (None: it reads them)."""
+    from shared.functions import by_name
+    from shared.settings import ConfigError, check_settings
+
+    try:
+        check_settings(by_name(function), env)
+    except ConfigError as error:
+        return str(error)
+    return None
 
 
 def _summary(function: str, fake, fleet: bool) -> Callable[[], None]:

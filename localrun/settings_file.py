@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from localrun.console import SetupError, note
+from shared import strictjson
 
 SETTINGS_FILE = "local.settings.json"
 
@@ -32,7 +33,7 @@ def local_settings(path_arg: str | None) -> dict[str, str]:
 def read_values(path: Path) -> dict[str, str]:
     """The file's Values as the host reads them: strings (true -> "true", 5 -> "5"); null values are dropped."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8-sig"))
+        document = strictjson.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as error:  # the message names the place, never the content (it holds secrets)
         raise SetupError(f"{path} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") \
             from None
@@ -42,12 +43,15 @@ def read_values(path: Path) -> dict[str, str]:
         raise SetupError(f'{path} is not a local.settings.json: expected {{"Values": {{"NAME": "value", ...}}}}')
     if document.get("IsEncrypted") is True:
         raise SetupError(f"{path} is encrypted (IsEncrypted: true): run 'func settings decrypt' first")
+    twice = strictjson.duplicate_keys(document, str(path))
+    if twice:  # which value would win is a guess: a second STOP_COMPUTE_DRY_RUN must not quietly stop instances
+        raise SetupError("; ".join(twice))
     values: dict[str, str] = {}
     for name, value in document.get("Values", {}).items():
         if value is None:
             continue
         if isinstance(value, (dict, list)):
-            raise SetupError(f"{path}: Values.{name} is a JSON {type(value).__name__}: app settings are strings")
+            raise SetupError(f"{path}: Values.{name} is a JSON {strictjson.json_type(value)}: app settings are strings")
         values[name] = value if isinstance(value, str) else json.dumps(value)
     return values
 

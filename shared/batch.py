@@ -115,58 +115,63 @@ def status_of(answer: Answer) -> str | None:
     return status if isinstance(status, str) else None
 
 
+def resolve(ws: BatchWorkspace, job: Job, allowance: Allowance) -> Endpoint:
+    """The endpoint and the deployment to invoke; fails naming them for one that is missing or not provisioned."""
+    name, deployment = job.target.value, job.target.deployment
+    setting = named(job, BATCH_ENDPOINT.setting, BATCH_ENDPOINT.key)
+
+    def get(what: str, below: str) -> Answer:
+        return ws.arm.call(what, "GET", ws.url(below), allowance)
+
+    try:
+        answer = get("get_batch_endpoint", f"batchEndpoints/{name}")
+    except HttpError as error:
+        if error.retryable:
+            raise
+        raise _unreadable(f"{setting}={name}", f"no batch endpoint with this name in workspace {ws.name}", error,
+                          "check the name in the studio's Endpoints > Batch endpoints page, and "
+                          "AML_SUBSCRIPTION_ID, AML_RESOURCE_GROUP and AML_WORKSPACE_NAME") from None
+    properties = _properties(answer)
+    state, scoring = properties.get("provisioningState"), properties.get("scoringUri")
+    if state != PROVISIONED:
+        raise PipelineError(f"batch endpoint {name} is {state or 'not provisioned'} (provisioningState), not "
+                            f"{PROVISIONED}: it takes no jobs until it is; see its page in the studio")
+    if not isinstance(scoring, str) or not scoring:
+        raise PipelineError(f"batch endpoint {name} has no scoringUri yet: it takes no jobs until it has one")
+    if deployment is None:
+        default = (properties.get("defaults") or {}).get("deploymentName")
+        if not isinstance(default, str) or not default:
+            raise PipelineError(f"batch endpoint {name} has no default deployment: make one its default (az ml "
+                                f"batch-endpoint update --name {name} --set defaults.deployment_name=<deployment>)"
+                                f", or name the deployment in {named(job, DEPLOYMENT_SETTING, DEPLOYMENT_KEY)}")
+        return Endpoint(name, scoring, default, False)
+    try:
+        answer = get("get_batch_deployment", f"batchEndpoints/{name}/deployments/{deployment}")
+    except HttpError as error:
+        if error.retryable:
+            raise
+        raise _unreadable(f"{named(job, DEPLOYMENT_SETTING, DEPLOYMENT_KEY)}={deployment}",
+                          f"batch endpoint {name} has no deployment with this name", error,
+                          "check the endpoint's Deployments in the studio") from None
+    state = _properties(answer).get("provisioningState")
+    if state != PROVISIONED:
+        raise PipelineError(f"deployment {deployment} of batch endpoint {name} is {state or 'not provisioned'} "
+                            f"(provisioningState), not {PROVISIONED}: it takes no jobs until it is")
+    return Endpoint(name, scoring, deployment, True)
+
+
 class BatchTarget:
     """A batch endpoint's deployment, resolved for one job (shared.submission): its runs are jobs named after the
     job's occurrences."""
 
-    def __init__(self, ws: BatchWorkspace, job: Job, occurrences: Occurrences, allowance: Allowance):
+    def __init__(self, ws: BatchWorkspace, job: Job, occurrences: Occurrences, allowance: Allowance,
+                 endpoint: Endpoint):
         self.ws, self.job, self.occurrences, self.allowance = ws, job, occurrences, allowance
-        self.endpoint = self._resolve()
-        self.fields = {BATCH_ENDPOINT.key: self.endpoint.name, "deployment": self.endpoint.deployment}
+        self.endpoint = endpoint
+        self.fields = {BATCH_ENDPOINT.key: endpoint.name, "deployment": endpoint.deployment}
 
     def _get(self, what: str, below: str) -> Answer:
         return self.ws.arm.call(what, "GET", self.ws.url(below), self.allowance)
-
-    def _resolve(self) -> Endpoint:
-        """The endpoint and the deployment to invoke; fails naming them for one that is missing or not provisioned."""
-        job, ws = self.job, self.ws
-        name, deployment = job.target.value, job.target.deployment
-        setting = named(job, BATCH_ENDPOINT.setting, BATCH_ENDPOINT.key)
-        try:
-            answer = self._get("get_batch_endpoint", f"batchEndpoints/{name}")
-        except HttpError as error:
-            if error.retryable:
-                raise
-            raise _unreadable(f"{setting}={name}", f"no batch endpoint with this name in workspace {ws.name}", error,
-                              "check the name in the studio's Endpoints > Batch endpoints page, and "
-                              "AML_SUBSCRIPTION_ID, AML_RESOURCE_GROUP and AML_WORKSPACE_NAME") from None
-        properties = _properties(answer)
-        state, scoring = properties.get("provisioningState"), properties.get("scoringUri")
-        if state != PROVISIONED:
-            raise PipelineError(f"batch endpoint {name} is {state or 'not provisioned'} (provisioningState), not "
-                                f"{PROVISIONED}: it takes no jobs until it is; see its page in the studio")
-        if not isinstance(scoring, str) or not scoring:
-            raise PipelineError(f"batch endpoint {name} has no scoringUri yet: it takes no jobs until it has one")
-        if deployment is None:
-            default = (properties.get("defaults") or {}).get("deploymentName")
-            if not isinstance(default, str) or not default:
-                raise PipelineError(f"batch endpoint {name} has no default deployment: make one its default (az ml "
-                                    f"batch-endpoint update --name {name} --set defaults.deployment_name=<deployment>)"
-                                    f", or name the deployment in {named(job, DEPLOYMENT_SETTING, DEPLOYMENT_KEY)}")
-            return Endpoint(name, scoring, default, False)
-        try:
-            answer = self._get("get_batch_deployment", f"batchEndpoints/{name}/deployments/{deployment}")
-        except HttpError as error:
-            if error.retryable:
-                raise
-            raise _unreadable(f"{named(job, DEPLOYMENT_SETTING, DEPLOYMENT_KEY)}={deployment}",
-                              f"batch endpoint {name} has no deployment with this name", error,
-                              "check the endpoint's Deployments in the studio") from None
-        state = _properties(answer).get("provisioningState")
-        if state != PROVISIONED:
-            raise PipelineError(f"deployment {deployment} of batch endpoint {name} is {state or 'not provisioned'} "
-                                f"(provisioningState), not {PROVISIONED}: it takes no jobs until it is")
-        return Endpoint(name, scoring, deployment, True)
 
     def _job(self, name: str) -> Run | None:
         """The job of this name, or None when the workspace has none."""

@@ -29,11 +29,12 @@ from shared.arm import API_VERSION, ArmClient, Paging, workspace_error, workspac
 from shared.armids import WorkspaceRef, workspaces_path
 from shared.compute import Costs, Left, Result, compute_url, instances_of, raise_if_incomplete, report, state_of
 from shared.fairpool import FairPool, Task
+from shared.functions import by_verb
 from shared.logfmt import kv, shorten
 from shared.pacing import READ, WRITE, Lane
 from shared.retry import CALL_FAILURES, RetryPolicy, with_retries
 from shared.scopes import Scope
-from shared.selection import Decision, Instance, Rules, select
+from shared.selection import Decision, Instance, Rules, select, unmatched
 from shared.transport import Answer, BadAnswer, HttpError, NoAnswer, OutOfTime
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class PowerTick:
         self.left: list[Left] = []
         self.causes: list[BaseException] = []  # what made each scope or workspace fail, in order
         self.listed: dict[str, WorkspaceRef] = {}
+        self.instances: list[Instance] = []  # every compute instance listed, for the patterns that match none
         self.sizes: dict[str, set[str]] = {}  # region -> VM sizes listed there
         self.unpriced: dict[str, str] = {}  # region -> why its prices are not known
         self.listing = 0  # list tasks not done yet: when none are left, the prices are looked up
@@ -66,6 +68,7 @@ class PowerTick:
     def listing_done(self, instances: Iterable[Instance] = ()) -> list[Task]:
         """A list task is done; the price queries once it was the last one (for the sizes not known yet)."""
         with self._lock:
+            self.instances += instances
             for instance in instances:
                 if instance.vm_size and instance.region:
                     self.sizes.setdefault(instance.region.lower(), set()).add(instance.vm_size)
@@ -280,6 +283,15 @@ def _priced(results: list[Result], currency: str | None) -> list[Result]:
             for result in results]
 
 
+def _warn_unmatched(rules: Rules, instances: list[Instance]) -> None:
+    """One warning per include or exclude pattern that matched no instance of the whole tick."""
+    names = by_verb(rules.action.verb).power
+    for setting, patterns in ((names.include, rules.include), (names.exclude, rules.exclude)):
+        for pattern in unmatched(patterns, instances):
+            log.warning(kv("compute_rules", setting=setting, pattern=pattern, action="warned",
+                           reason="pattern_matched_nothing"))
+
+
 def power_tick(client: ArmClient, policy: RetryPolicy, scopes: Sequence[Scope], rules: Rules, dry_run: bool,
                isolate: bool, currency: str | None, extra: dict[str, object], concurrency: int) -> list[Result]:
     """Discover the scopes' workspaces, list each, act on the selected instances: all in one fair pool.
@@ -316,6 +328,8 @@ def power_tick(client: ArmClient, policy: RetryPolicy, scopes: Sequence[Scope], 
     unread = {item.name.lower() for item in tick.left if item.action == "failed" or item.name.lower() not in seen}
     reported = sorted((ws for ws in tick.listed.values() if ws.key not in unread),
                       key=lambda ws: (ws.subscription, ws.name.lower()))
+    if not tick.left:  # every workspace was read: a pattern that matched nothing is a likely typo
+        _warn_unmatched(rules, tick.instances)
     costs = Costs(currency, tick.unpriced) if currency else None
     report(results, reported, tick.left, rules.action, dry_run, clock.monotonic() - started, client.pacing.throttled,
            costs, extra)

@@ -17,13 +17,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from shared import strictjson
 from shared.hostconfig import HOST_JSON
-from shared.localtime import LocalSchedule, ZoneError, load_zone
-from shared.ncrontab import ScheduleError, validate
+from shared.localtime import LocalSchedule, ZoneError, cover, host_schedule_for, load_zone
+from shared.ncrontab import Schedule, ScheduleError, validate
 from shared.parameters import problems as template_problems
+from shared.strictjson import json_type
 from shared.targets import BATCH_ENDPOINT, DEPLOYMENT_HINT, DEPLOYMENT_KEY, DEPLOYMENT_PATTERN, KINDS, Target
 from shared.tick import Tick, acts_at
 
@@ -61,7 +63,7 @@ class Job:
 def parameter_problems(value: object, name: str) -> list[str]:
     """What is wrong with a job's parameters (a JSON object of strings, numbers and booleans, with placeholders)."""
     if not isinstance(value, dict):
-        return [f"{name} is a JSON {type(value).__name__}, not an object: {PARAMETERS_HINT}"]
+        return [f"{name} is a JSON {json_type(value)}, not an object: {PARAMETERS_HINT}"]
     found = []
     nested = sorted(key for key, item in value.items() if isinstance(item, (dict, list)) or item is None)
     if nested:
@@ -84,27 +86,39 @@ def wait_problem(name: str, wait_minutes: int, timeout: timedelta | None) -> str
             "functionTimeout (Premium, Dedicated and Flex Consumption plans allow more than 10 minutes)")
 
 
-def _json_type(value: object) -> str:
-    return {bool: "boolean", int: "number", float: "number", str: "string", list: "array", dict: "object",
-            type(None): "null"}.get(type(value), type(value).__name__)
+def covering_schedule(jobs: list[Job], start: datetime) -> Schedule | None:
+    """The tightest host schedule (UTC) that fires at every occurrence of every enabled job (None: no enabled job)."""
+    enabled = [job for job in jobs if job.enabled]
+    return cover([host_schedule_for(job.local, start).schedule for job in enabled]) if enabled else None
+
+
+TOP_KEY = "pipelines"
+FILE_HINT = ('expected {"pipelines": [{"name": ..., "schedule": ..., "pipeline_id", "pipeline_endpoint" or '
+             '"batch_endpoint": ...}]}')
 
 
 def read_jobs(path: Path, timeout: timedelta | None) -> tuple[list[Job], list[str]]:
     """The jobs of the file, and every problem with it (naming the file, the job and the field)."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8-sig"))
+        document = strictjson.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as error:
         return [], [f"{path.name} cannot be read: {error.strerror or error}"]
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         where = f" at line {error.lineno} column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
-        return [], [f"{path.name} is not valid JSON ({getattr(error, 'msg', error)}{where}): expected "
-                    '{"pipelines": [{"name": ..., "schedule": ..., "pipeline_id", "pipeline_endpoint" or '
-                    '"batch_endpoint": ...}]}']
-    if not isinstance(document, dict) or not isinstance(document.get("pipelines"), list) or set(document) - {
-            "pipelines"}:
-        return [], [f'{path.name} must be a JSON object with one key, "pipelines", a list of jobs']
-    jobs, problems, names = [], [], set()
-    for index, entry in enumerate(document["pipelines"]):
+        return [], [f"{path.name} is not valid JSON ({getattr(error, 'msg', error)}{where}): {FILE_HINT}"]
+    if not isinstance(document, dict):
+        return [], [f"{path.name} is a JSON {json_type(document)}, not an object: {FILE_HINT}"]
+    problems = [f"{path.name}: {key!r} is not a key of the file (its one key is \"{TOP_KEY}\", a list of jobs)"
+                for key in document if key != TOP_KEY]
+    problems += [f"{path.name}: the key \"{key}\" appears more than once (JSON keeps only the last, silently): keep "
+                 "one" for key in getattr(document, "duplicates", ())]
+    entries = document.get(TOP_KEY)
+    if not isinstance(entries, list):
+        return [], problems + [f"{path.name}: \"{TOP_KEY}\" is "
+                               f"{'missing' if TOP_KEY not in document else 'a JSON ' + json_type(entries)}: "
+                               f"{FILE_HINT}"]
+    jobs, names = [], set()
+    for index, entry in enumerate(entries):
         job, found = _read_job(path.name, index, entry, timeout)
         problems += found
         if job is not None:
@@ -113,32 +127,37 @@ def read_jobs(path: Path, timeout: timedelta | None) -> tuple[list[Job], list[st
                                 "(they are in the runs' tags and the log lines)")
             names.add(job.name)
             jobs.append(job)
-    if not document["pipelines"]:
+    if not entries:
         problems.append(f"{path.name} holds no job: add one, or delete the file to use the RUN_PIPELINE_* settings")
     return jobs, problems
 
 
 def _read_job(file: str, index: int, entry: object, timeout: timedelta | None) -> tuple[Job | None, list[str]]:
     if not isinstance(entry, dict):
-        return None, [f"{file}: job #{index + 1} is a JSON {_json_type(entry)}, not an object"]
+        return None, [f"{file}: job #{index + 1} is a JSON {json_type(entry)}, not an object"]
     name = entry.get("name")
     where = f"{file}: job {name!r}" if isinstance(name, str) and name else f"{file}: job #{index + 1}"
-    problems: list[str] = []
+    problems: list[str] = strictjson.duplicate_keys(entry, where)
 
     def problem(text: str) -> None:
         problems.append(f"{where}: {text}")
 
     def typed(key: str, kind: type, default: object) -> object:
+        """The field's value, of its JSON type; a string that is there must not be blank."""
         value = entry.get(key, default)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            problem(f"{key}={json.dumps(value)} is a JSON {_json_type(value)}: expected a "
+            problem(f"{key}={json.dumps(value)} is a JSON {json_type(value)}: expected a "
                     f"{'whole number' if kind is int else 'boolean' if kind is bool else 'string'}")
+            return default
+        if kind is str and key in entry and not value.strip():
+            problem(f"{key} is an empty string: give it a value, or leave the field out")
             return default
         return value
 
     for key in sorted(set(entry) - _KEYS):
         problem(f"{key!r} is not a field of a job (fields: {', '.join(sorted(_KEYS))})")
-    if not isinstance(name, str) or not _NAME.match(name):
+    named = isinstance(name, str) and bool(_NAME.match(name))
+    if not named:
         problem(f"name={json.dumps(name)} is not valid: expected 1-40 lowercase letters, digits and '-'")
     local = _read_schedule(entry, problem)
     targets = [kind for kind in KINDS if kind.key in entry]
@@ -149,11 +168,12 @@ def _read_job(file: str, index: int, entry: object, timeout: timedelta | None) -
     if targets:
         value = typed(targets[0].key, str, "")
         if value and not targets[0].pattern.match(value):
-            problem(f"{targets[0].key}={value!r} is not valid: expected {targets[0].hint}")
-        target = Target(targets[0], value, _read_deployment(entry, targets[0], typed, problem))
-    experiment = typed("experiment", str, name if isinstance(name, str) else "")
+            problem(f"{targets[0].key}={json.dumps(value)} is not valid: expected {targets[0].hint}")
+        target = Target(targets[0], value, _read_deployment(entry, targets[0], typed, problem)) if value else None
+    # The experiment defaults to the job's name: checked when it is given, or when the name it comes from is good.
+    experiment = typed("experiment", str, name if named else "")
     if experiment and not EXPERIMENT.match(experiment):
-        problem(f"experiment={experiment!r} is not valid: expected {EXPERIMENT_HINT}")
+        problem(f"experiment={json.dumps(experiment)} is not valid: expected {EXPERIMENT_HINT}")
     parameters = entry.get("parameters", {})
     problems += [f"{where}: {text}" for text in parameter_problems(parameters, "parameters")]
     wait = typed("wait_minutes", int, 0)
@@ -178,7 +198,7 @@ def _read_deployment(entry: dict, kind, typed, problem) -> str | None:
         problem(f"{DEPLOYMENT_KEY} is set, but the job's target is {kind.key}: {DEPLOYMENT_KEY} names a deployment of "
                 f"its {BATCH_ENDPOINT.key}")
     elif deployment and not DEPLOYMENT_PATTERN.match(deployment):
-        problem(f"{DEPLOYMENT_KEY}={deployment!r} is not valid: expected {DEPLOYMENT_HINT}")
+        problem(f"{DEPLOYMENT_KEY}={json.dumps(deployment)} is not valid: expected {DEPLOYMENT_HINT}")
     return deployment or None
 
 
@@ -192,16 +212,17 @@ def _read_schedule(entry: dict, problem) -> LocalSchedule | None:
         try:
             load_zone(zone)
         except ZoneError as error:
-            problem(f"time_zone={zone!r} is not valid: {error}")
+            problem(f"time_zone={json.dumps(zone)} is not valid: {error}")
             zone = None
     if not isinstance(schedule, str):
         problem("schedule is missing: set a six-field NCRONTAB such as \"0 0 2 * * *\", read in time_zone"
-                if schedule is None else f"schedule={json.dumps(schedule)} is not a string")
+                if "schedule" not in entry else f"schedule={json.dumps(schedule)} is a JSON {json_type(schedule)}: "
+                "expected a string")
         return None
     try:
         parsed = validate(schedule)
     except ScheduleError as error:
-        problem(f"schedule={schedule!r} is not a valid schedule: {error}")
+        problem(f"schedule={json.dumps(schedule)} is not a valid schedule: {error}")
         return None
     if zone is not None:
         local = LocalSchedule(parsed, zone)

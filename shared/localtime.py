@@ -75,8 +75,11 @@ class LocalSchedule:
         return as_utc(moment).astimezone(self.zone)
 
     def occurrence_at(self, moment: datetime) -> datetime | None:
-        """The wall-clock match whose instant is `moment`, or None when `moment` is no local occurrence."""
-        moment = as_utc(moment).replace(microsecond=0)
+        """The wall-clock match whose instant is `moment`, or None when `moment` is no local occurrence (asked once
+        per schedule, zone and tick however many jobs share them)."""
+        return _occurrence_at(self, as_utc(moment).replace(microsecond=0))
+
+    def _occurrence_at(self, moment: datetime) -> datetime | None:
         # The wall time of an occurrence is the instant plus the offset fold=0 chose: the one in effect then, or,
         # for a time in a gap, the one just before it (at most a day earlier, Samoa 2011 included).
         offsets = dict.fromkeys((moment - timedelta(minutes=30 * k)).astimezone(self.zone).utcoffset()
@@ -134,6 +137,9 @@ class LocalSchedule:
         return sorted(found)
 
 
+_occurrence_at = functools.lru_cache(maxsize=4096)(LocalSchedule._occurrence_at)
+
+
 def parse_local(expression: str, zone_name: str) -> LocalSchedule:
     """A local schedule; raises ScheduleError or ZoneError."""
     load_zone(zone_name)
@@ -143,8 +149,9 @@ def parse_local(expression: str, zone_name: str) -> LocalSchedule:
 # --------------------------------------------------------------------------- does the host schedule cover it?
 
 
-def _constant_offset(local: LocalSchedule, day: date) -> int | None:
+def _day_offset(zone_name: str, day: date) -> int | None:
     """The zone's offset (seconds) when it is the same for every wall time of `day`, else None (a transition)."""
+    local = LocalSchedule(parse("0 0 0 * * *"), zone_name)
     midnight = datetime.combine(day, time())
     first, last = local.instant(midnight), local.instant(midnight + timedelta(days=1))
     offset = midnight - _naive(first)
@@ -167,23 +174,31 @@ def _split(times: list[int], offset: int) -> dict[int, frozenset[int]]:
     return {shift: frozenset(values) for shift, values in parts.items()}
 
 
+@functools.lru_cache(maxsize=4096)
 def first_missed(host: Schedule, local: LocalSchedule, start: datetime, days: int = 366) -> datetime | None:
-    """The first local occurrence in [start, start + days) the host schedule does not fire at (as a local time)."""
+    """The first local occurrence in [start, start + days) the host schedule does not fire at (as a local time);
+    once per host, schedule, zone and start, however many jobs share them."""
     start = as_utc(start)
     end = start + timedelta(days=days)
     host_times = frozenset(host.seconds_of_day())
     local_times = local.schedule.seconds_of_day()
-    splits: dict[int, dict[int, frozenset[int]]] = {}
+    host_daily = len(host.days) == 31 and len(host.months) == 12 and len(host.days_of_week) == 7  # fires every day
     first_day = local.local(start).date()
-    for n in range(days + 2):
-        day = first_day + timedelta(days=n)
+    offsets = _zone_days(local.zone_name, first_day, days + 2)
+    fits = {}  # offset -> its split of the local times, and whether the host's times hold every one
+    for offset in set(offsets) - {None}:
+        parts = _split(local_times, offset)
+        fits[offset] = parts, all(values <= host_times for values in parts.values())
+    # A host schedule that fires every day fits every day of an offset whose times fit: only the others are looked at.
+    looked_at = range(len(offsets)) if not host_daily else \
+        [n for n, offset in enumerate(offsets) if offset is None or not fits[offset][1]]
+    for n in looked_at:
+        offset, day = offsets[n], first_day + timedelta(days=n)
         if not local.schedule.date_matches(day):
             continue
-        offset = _constant_offset(local, day)
         if offset is not None:
-            parts = splits.setdefault(offset, _split(local_times, offset))
-            if all(host.date_matches(day + timedelta(days=shift)) and values <= host_times
-                   for shift, values in parts.items()):
+            parts, times_fit = fits[offset]
+            if times_fit and (host_daily or all(host.date_matches(day + timedelta(days=shift)) for shift in parts)):
                 continue
         midnight = datetime.combine(day, time())
         for seconds in local_times:
@@ -194,14 +209,27 @@ def first_missed(host: Schedule, local: LocalSchedule, start: datetime, days: in
     return None
 
 
+@functools.lru_cache(maxsize=256)
+def _zone_days(zone_name: str, first_day: date, days: int) -> tuple[int | None, ...]:
+    """The zone's constant offset (seconds) on each of `days` days from `first_day` (None on a transition day): the
+    same for every schedule of the zone, so a file of many jobs computes it once per zone."""
+    return tuple(_day_offset(zone_name, first_day + timedelta(days=n)) for n in range(days))
+
+
 # --------------------------------------------------------------------------- the host schedule to use
 
 
 def offsets_used(zone_name: str, start: datetime, years: int = 3) -> list[timedelta]:
-    """The UTC offsets the zone uses from `start` for `years` years (sampled every 6 hours)."""
+    """The UTC offsets the zone uses from `start`'s day for `years` years (sampled every 6 hours)."""
+    return list(_offsets_from(zone_name, as_utc(start).date(), years))
+
+
+@functools.lru_cache(maxsize=256)
+def _offsets_from(zone_name: str, day: date, years: int) -> tuple[timedelta, ...]:
     zone = load_zone(zone_name)
-    start = as_utc(start)
-    return sorted({(start + timedelta(hours=6 * k)).astimezone(zone).utcoffset() for k in range(years * 366 * 4)})
+    start = datetime.combine(day, time(), UTC)
+    return tuple(sorted({(start + timedelta(hours=6 * k)).astimezone(zone).utcoffset()
+                         for k in range(years * 366 * 4)}))
 
 
 @dataclass(frozen=True)
@@ -213,6 +241,7 @@ class HostPlan:
     firings_per_occurrence: float
 
 
+@functools.lru_cache(maxsize=4096)
 def host_schedule_for(local: LocalSchedule, start: datetime, years: int = 3) -> HostPlan:
     """The tightest six-field UTC NCRONTAB firing at every local occurrence, for every offset the zone uses.
 

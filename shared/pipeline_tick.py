@@ -23,11 +23,11 @@ from shared import clock
 from shared.errors import AppError
 from shared.functions import RUN_PIPELINE
 from shared.hostconfig import Deadline
+from shared.job_pool import DEFERRED, TickJobs, submit_all
 from shared.jobs import Job
 from shared.logfmt import kv, shorten
-from shared.retry import CALL_FAILURES, RetryPolicy, bound_sdk_backoff
+from shared.retry import CALL_FAILURES, RetryPolicy
 from shared.settings import PipelineSettings, load_pipeline_settings
-from shared.submission import submit_job
 from shared.tick import Tick, tick_of
 from shared.timers import log_tick, minutes_late, open_tick, start_retries
 
@@ -39,13 +39,14 @@ _FAILED_REASON = {"SignInError": "sign_in", "WorkspaceError": "workspace", "Pipe
 
 
 class JobsFailed(AppError):
-    """Some of a tick's pipelines.json jobs failed; the others ran. The message names each failed job."""
+    """Some of a tick's pipelines.json jobs failed or were left by the deadline; the others ran. The message names
+    each one."""
 
 
 @dataclass(frozen=True)
 class JobOutcome:
     job: Job
-    action: str  # submitted, already_submitted, skipped_active, disabled or failed
+    action: str  # submitted, already_submitted, skipped_active, disabled, deferred or failed
     run_id: str = ""
     status: str | None = None
     portal_url: str | None = None
@@ -75,44 +76,60 @@ def run_pipeline_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = 
     outcomes = _run_jobs(settings, due, tick, policy)
     counts = Counter(outcome.action for outcome in outcomes)
     log.info(kv("pipeline_summary", tick=tick.id, due=len(due), **{action: counts[action] for action in (
-        "submitted", "already_submitted", "skipped_active", "disabled", "failed")}))
-    failed = [outcome for outcome in outcomes if outcome.action == "failed"]
-    if failed:
-        raise JobsFailed(f"{len(failed)} of {len(due)} due {settings.jobs_file.name} job(s) failed: " + "; ".join(
-            f"{outcome.job.name}: {outcome.error}" for outcome in failed))
+        "submitted", "already_submitted", "skipped_active", "disabled", "deferred", "failed")}))
+    _raise_if_incomplete(outcomes, len(due), tick, settings, deadline)
     return outcomes
 
 
+def _raise_if_incomplete(outcomes: list[JobOutcome], due: int, tick: Tick, settings: PipelineSettings,
+                         deadline: Deadline) -> None:
+    """One error naming every failed job, and every job the deadline left (with how to run it by hand)."""
+    failed = [outcome for outcome in outcomes if outcome.action == "failed"]
+    deferred = [outcome.job.name or "" for outcome in outcomes if outcome.action == "deferred"]
+    parts = []
+    if failed:
+        parts.append(f"{len(failed)} of {due} due {settings.jobs_file.name if settings.jobs_file else ''} job(s) "
+                     "failed: " + "; ".join(f"{outcome.job.name}: {outcome.error}" for outcome in failed))
+    if deferred:
+        parts.append(f"the tick reached its deadline ({deadline.describe()}) before {len(deferred)} job(s) started: "
+                     f"{', '.join(deferred)}; run one by hand with python -m localrun RunPipelineTimer --job NAME "
+                     f"--tick {tick.id}")
+    if parts:
+        raise JobsFailed("; ".join(parts))
+
+
 def _run_jobs(settings: PipelineSettings, due: list[Job], tick: Tick, policy: RetryPolicy) -> list[JobOutcome]:
-    """Each due job once, then the waits; in single-pipeline mode the job's error is raised as it is."""
+    """Each due job once (concurrently, shared.job_pool), then the waits; in single-pipeline mode the job's error is
+    raised as it is."""
     isolate = settings.jobs_file is not None
     outcomes: dict[str, JobOutcome] = {}
+    active = []
+    for job in due:
+        paused = "run_pipeline_disabled" if job.name in settings.disabled else \
+            "disabled_in_file" if not job.enabled else None
+        if paused:
+            log.info(kv("pipeline", action="disabled", job=job.name, reason=paused, tick=tick.id))
+            outcomes[job.name or ""] = JobOutcome(job, "disabled")
+        else:
+            active.append(job)
     waiters = []
     with ExitStack() as stack:
-        connections: dict[bool, object] = {}  # by whether the job goes through the SDK v1: made when first needed
-        for job in due:
-            paused = "run_pipeline_disabled" if job.name in settings.disabled else \
-                "disabled_in_file" if not job.enabled else None
-            if paused:
-                log.info(kv("pipeline", action="disabled", job=job.name, reason=paused, tick=tick.id))
-                outcomes[job.name or ""] = JobOutcome(job, "disabled")
-                continue
-            try:
-                v1 = job.target.kind.sdk_v1
-                allowance = policy.allowance()  # the job's own: one job's trouble never spends another's retries
-                if v1 not in connections:
-                    connections[v1] = stack.enter_context(_connect(settings, allowance, v1))
-                outcome = submit_job(_target(connections[v1], settings, job, allowance), job,
-                                     settings.occurrences(job), tick)
-            except CALL_FAILURES as error:
+        shared = TickJobs(settings, policy, stack)
+        for job, result in zip(active, submit_all(active, lambda job: shared.submit(job, tick), policy.deadline),
+                               strict=True):
+            if result == DEFERRED:
+                log.warning(kv("pipeline", action="deferred", **({"job": job.name} if job.name else {}),
+                               reason="deadline", tick=tick.id))
+                outcomes[job.name or ""] = JobOutcome(job, "deferred")
+            elif isinstance(result, BaseException):
                 if not isolate:
-                    raise
-                outcomes[job.name or ""] = _failed(job, tick, error)
-                continue
-            outcomes[job.name or ""] = JobOutcome(job, outcome.action, outcome.run_id, outcome.status,
-                                                  outcome.portal_url)
-            if outcome.waiter:
-                waiters.append((job, outcome))
+                    raise result
+                outcomes[job.name or ""] = _failed(job, tick, result)
+            else:
+                outcomes[job.name or ""] = JobOutcome(job, result.action, result.run_id, result.status,
+                                                      result.portal_url)
+                if result.waiter:
+                    waiters.append((job, result))
         for job, outcome in waiters:  # after every submit: the waits overlap, none delays another job's submit
             try:
                 status = outcome.waiter()
@@ -123,29 +140,6 @@ def _run_jobs(settings: PipelineSettings, due: list[Job], tick: Tick, policy: Re
                 continue
             outcomes[job.name or ""] = JobOutcome(job, "submitted", outcome.run_id, status, outcome.portal_url)
     return list(outcomes.values())
-
-
-def _connect(settings: PipelineSettings, allowance, sdk_v1: bool):
-    """The workspace through the SDK v1 (imported here: only a v1 job needs it), or over REST for a v2 job."""
-    if not sdk_v1:
-        from shared.batch import connect as rest
-
-        return rest(settings.azure, allowance.deadline)
-    from shared.workspace import connect
-
-    bound_sdk_backoff(settings.azure.retry_budget_seconds)  # the SDK's own retry waits fit in the allowance too
-    return connect(settings.azure, allowance)
-
-
-def _target(connection, settings: PipelineSettings, job: Job, allowance):
-    """The job's target, resolved: the template's adapter for its service (shared.submission)."""
-    if not job.target.kind.sdk_v1:
-        from shared.batch import BatchTarget
-
-        return BatchTarget(connection, job, settings.occurrences(job), allowance)
-    from shared.pipelines import PublishedTarget
-
-    return PublishedTarget(connection, job, allowance, settings.azure.endpoints, RUN_PIPELINE.name)
 
 
 def _failed(job: Job, tick: Tick, error: BaseException) -> JobOutcome:

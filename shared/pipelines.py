@@ -54,13 +54,23 @@ class Published:
     enable_notification: bool | None = None
 
 
-def resolve(connection: Connection, job: Job, allowance: Allowance) -> Published:
+def workflow_provider(connection: Connection):
+    """The SDK's pipelines client for the workspace, made once per tick and shared by every lookup of the tick: the
+    SDK reads the workspace's data types when it makes one (`PublishedPipeline.get` makes one per call unless it is
+    given one, through the `_workflow_provider` parameter it has for this)."""
+    from azureml.pipeline.core._graph_context import _GraphContext
+
+    return _GraphContext("placeholder", connection.workspace).workflow_provider
+
+
+def resolve(connection: Connection, job: Job, allowance: Allowance, provider=None) -> Published:
     """The published pipeline to submit; fails loudly for an unknown, disabled or inactive one."""
     ws = connection.workspace
     value, setting = job.target.value, named(job, job.target.kind.setting, job.target.kind.key)
     if job.target.kind == PIPELINE_ID:
         try:
-            published = with_retries(allowance, "get_published_pipeline", lambda: PublishedPipeline.get(ws, id=value))
+            published = with_retries(allowance, "get_published_pipeline", lambda: PublishedPipeline.get(
+                ws, id=value, _workflow_provider=provider))
         except Exception as error:  # the SDK raises ErrorResponseException/ValueError for a missing pipeline
             if not_an_answer(error):
                 raise  # a transient failure that outlasted its allowance, not a missing pipeline
@@ -76,7 +86,7 @@ def resolve(connection: Connection, job: Job, allowance: Allowance) -> Published
                          published._enable_email_notification)
     try:
         endpoint = with_retries(allowance, "get_pipeline_endpoint",
-                                lambda: PipelineEndpoint.get(workspace=ws, name=value))
+                                lambda: PipelineEndpoint.get(workspace=ws, name=value, _workflow_provider=provider))
     except Exception as error:  # the SDK raises ErrorResponseException for an unknown name
         if not_an_answer(error):
             raise
@@ -137,10 +147,11 @@ def _parse_utc(text: object) -> datetime | None:
 class PublishedTarget:
     """A published pipeline or pipeline endpoint's default version, resolved for one job (shared.submission)."""
 
-    def __init__(self, connection: Connection, job: Job, allowance: Allowance, cloud: Cloud, function_name: str):
+    def __init__(self, connection: Connection, job: Job, allowance: Allowance, cloud: Cloud, function_name: str,
+                 published: Published):
         self.connection, self.job, self.allowance, self.cloud = connection, job, allowance, cloud
         self.function_name = function_name
-        self.published = resolve(connection, job, allowance)
+        self.published = published
         self.history = RunHistory(connection, job.experiment, allowance)
         self.fields = {"pipeline": self.published.pipeline_id, self.published.kind: self.published.name}
 

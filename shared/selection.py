@@ -101,6 +101,12 @@ def decide(instance: Instance, rules: Rules) -> Decision:
     return Decision(instance.name, instance.state, "skip", reason, instance.workspace)
 
 
+def unmatched(patterns: Iterable[str], instances: Iterable[Instance]) -> list[str]:
+    """The patterns no instance matches (a typo such as `ws-dem/*` for `ws-demo/*` selects nothing, silently)."""
+    listed = list(instances)
+    return [pattern for pattern in patterns if not any(_matches(instance, [pattern]) for instance in listed)]
+
+
 def select(instances: Iterable[Instance], rules: Rules) -> list[Decision]:
     """One decision per instance, sorted by workspace and name so logs read the same every tick."""
     ordered = sorted(instances, key=lambda item: (item.workspace.lower(), item.name.lower()))

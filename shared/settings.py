@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from shared import clock
+from shared import clock, strictjson
 from shared import jobs as jobs_module
 from shared.clouds import CLOUDS, DEFAULT, cloud_named
 from shared.functions import RUN_PIPELINE, Function, by_verb
@@ -34,7 +34,7 @@ from shared.localtime import LocalSchedule
 from shared.ncrontab import ScheduleError, validate
 from shared.occurrences import Occurrences
 from shared.prices import CURRENCIES
-from shared.redact import shape
+from shared.redact import shape, shown
 from shared.scopes import Scope
 from shared.setting_reader import ConfigError, SettingReader, coverage_problem
 from shared.targets import (
@@ -46,8 +46,8 @@ from shared.targets import (
     Target,
 )
 
-__all__ = ["AzureSettings", "ComputeSettings", "ConfigError", "PipelineSettings", "load_compute_settings",
-           "load_occurrences", "load_pipeline_settings"]
+__all__ = ["AzureSettings", "ComputeSettings", "ConfigError", "PipelineSettings", "check_settings",
+           "load_compute_settings", "load_occurrences", "load_pipeline_settings"]
 
 DEFAULT_EXPERIMENT = "scheduled-pipeline-runs"
 DEFAULT_RETRY_BUDGET_SECONDS = 120.0
@@ -153,8 +153,8 @@ def _read_azure(reader: SettingReader, workspace_required: bool = True) -> Azure
     cloud_name = reader.optional("AML_CLOUD") or DEFAULT.name
     cloud = cloud_named(cloud_name)
     if cloud is None:
-        reader.problems.append(f"AML_CLOUD={cloud_name!r} is not valid: expected one of "
-                               f"{', '.join(known.name for known in CLOUDS)}")
+        reader.problems.append(f"AML_CLOUD is not valid: expected one of "
+                               f"{', '.join(known.name for known in CLOUDS)}; {shape(cloud_name)}")
     return AzureSettings(
         tenant_id=tenant_id,
         client_id=client_id,
@@ -189,11 +189,12 @@ def _read_parameters(reader: SettingReader) -> dict:
     if text is None:
         return {}
     try:
-        value = json.loads(text)
+        value = strictjson.loads(text)
     except json.JSONDecodeError as error:
         reader.problems.append(f"RUN_PIPELINE_PARAMETERS is not valid JSON ({error.msg} at {error.pos}): "
                                f"{PARAMETERS_HINT}")
         return {}
+    reader.problems.extend(strictjson.duplicate_keys(value, "RUN_PIPELINE_PARAMETERS"))
     reader.problems.extend(parameter_problems(value, "RUN_PIPELINE_PARAMETERS"))
     return value if isinstance(value, dict) else {}
 
@@ -270,8 +271,8 @@ def _disabled(reader: SettingReader, jobs: tuple[Job, ...], path: Path | None) -
                                "file by name (to pause the single pipeline, disable the function: "
                                "AzureWebJobs.RunPipelineTimer.Disabled=true)")
     elif names - {job.name for job in jobs} and jobs:
-        reader.problems.append(f"RUN_PIPELINE_DISABLED names jobs {path.name} does not have: "
-                               f"{sorted(names - {job.name for job in jobs})} (its jobs: "
+        unknown = ", ".join(shown(name, "glob") for name in sorted(names - {job.name for job in jobs}))
+        reader.problems.append(f"RUN_PIPELINE_DISABLED names jobs {path.name} does not have: {unknown} (its jobs: "
                                f"{', '.join(job.name for job in jobs)})")
     return names
 
@@ -303,7 +304,7 @@ def _read_tag(reader: SettingReader, name: str, default: tuple[str, str]) -> tup
         return default
     key, sep, value = (part.strip() for part in text.partition("="))
     if not sep or not key or not value:
-        reader.problems.append(f"{name}={text!r} is not valid: expected key=value, e.g. {'='.join(default)}")
+        reader.problems.append(f"{name} is not valid: expected key=value, e.g. {'='.join(default)}; {shape(text)}")
         return default
     return key, value
 
@@ -333,10 +334,18 @@ def load_compute_settings(env: Mapping[str, str], action: str = "stop", now: dat
     return settings
 
 
+def check_settings(function: Function, env: Mapping[str, str]) -> None:
+    """The function's settings read exactly as its tick reads them: ConfigError naming every problem."""
+    if function.power is None:
+        load_pipeline_settings(env)
+    else:
+        load_compute_settings(env, function.power.action.verb)
+
+
 def _read_currency(reader: SettingReader) -> str:
     value = (reader.optional("AML_COMPUTE_COST_CURRENCY") or "USD").upper()
     if value not in CURRENCIES:
-        reader.problems.append(f"AML_COMPUTE_COST_CURRENCY={value!r} is not valid: expected a currency the Azure "
-                               f"Retail Prices API offers: {', '.join(CURRENCIES)}")
+        reader.problems.append(f"AML_COMPUTE_COST_CURRENCY is not valid: expected a currency the Azure Retail Prices "
+                               f"API offers: {', '.join(CURRENCIES)}; {shape(value)}")
         return "USD"
     return value

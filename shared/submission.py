@@ -143,14 +143,19 @@ def _found(action: str, run: Run, fields: dict) -> Outcome:
 
 def _waiter(job: Job, target: Target, run: Run, fields: dict) -> Callable[[], str]:
     """The wait a job asks for, its wait_minutes counted from now (the submit): reads the run's status every
-    POLL_SECONDS until it ends, logs `completed`, and raises unless it ended `Completed`."""
+    POLL_SECONDS until it ends (a `waiting` line each time it changes), logs `completed`, and raises unless it ended
+    `Completed`."""
     until = clock.monotonic() + job.wait_minutes * 60
 
     def wait() -> str:
+        seen = run.status
         while True:
             status = target.status(run.id)
             if not is_active(status):
                 break
+            if status != seen:  # what the run is doing, as it changes (the runner shows it while it waits)
+                log.info(kv("pipeline", action="waiting", **fields, status=status))
+                seen = status
             remaining = until - clock.monotonic()
             if remaining <= 0:
                 setting = named(job, "RUN_PIPELINE_WAIT_MINUTES", "wait_minutes")

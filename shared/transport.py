@@ -36,6 +36,7 @@ from shared.errors import AppError
 from shared.hostconfig import Deadline
 from shared.logfmt import shorten
 from shared.redact import scrub
+from shared.strictjson import json_type
 
 DEFAULT_TIMEOUT = (10.0, 30.0)  # (connect, read) seconds of one attempt; an Azure answer takes well under a second
 # Statuses a retry may cure: a request timeout, a throttle, the service's own trouble (azure-core's RetryPolicy
@@ -174,12 +175,6 @@ class Answer:
         if not isinstance(value, kind):
             raise self.bad(f"{key} is {'missing' if key not in body else 'a JSON ' + json_type(value)}")
         return value
-
-
-def json_type(value: object) -> str:
-    """The JSON name of a decoded value's type (null, boolean, number, string, array, object)."""
-    return {bool: "boolean", int: "number", float: "number", str: "string", list: "array", dict: "object",
-            type(None): "null"}.get(type(value), type(value).__name__)
 
 
 def use_pool(size: int) -> None:

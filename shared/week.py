@@ -2,8 +2,9 @@
 
 `#` marks an hour in which the function acts. For a local schedule the grid is drawn twice: in the zone's wall-clock
 time, and in UTC, where `o` marks an hour in which the host fires but the tick is not a local occurrence (skipped).
-With both compute functions configured, one more grid shows when the opted-in instances are on (`=`): from a
-StartComputeTimer tick to the next StopComputeTimer tick.
+A tick acts only where the host fires: an occurrence the host schedule misses is `x` (the app refuses such a
+configuration at every tick, and `week` exits 1 as `jobs` does). With both compute functions configured, one more
+grid shows when the opted-in instances are on (`=`): from a StartComputeTimer tick to the next StopComputeTimer tick.
 """
 
 from __future__ import annotations
@@ -36,9 +37,17 @@ class Lane:
     def local(self):
         return self.occurrences.local
 
-    def acts(self, start: datetime, end: datetime) -> list[datetime]:
-        """The instants in [start, end) at which the function acts."""
+    def occurs(self, start: datetime, end: datetime) -> list[datetime]:
+        """The occurrences in [start, end): where the function would act if the host fired."""
         return [moment for moment in self.occurrences.between(start, end) if moment < end]
+
+    def acts(self, start: datetime, end: datetime) -> list[datetime]:
+        """The instants in [start, end) at which the function acts: its occurrences the host fires at."""
+        return [moment for moment in self.occurs(start, end) if self.host.matches(moment)]
+
+    def missed(self, start: datetime, end: datetime) -> list[datetime]:
+        """Its occurrences in [start, end) the host does not fire at."""
+        return [moment for moment in self.occurs(start, end) if not self.host.matches(moment)]
 
 
 def _fires(schedule: Schedule, start: datetime, end: datetime) -> list[datetime]:
@@ -79,17 +88,19 @@ def _week_bounds(monday: date, zone) -> tuple[datetime, datetime]:
 def draw(lanes: list[Lane], monday: date) -> str:
     """The grids for `lanes` in the week starting on `monday`, and the instances' on-hours when both are there."""
     out = [f"week of {monday:%Y-%m-%d} (Mon) to {monday + timedelta(days=6):%Y-%m-%d} (Sun); "
-           "# acts, o host fires but skips (not a local occurrence), . nothing", ""]
+           "# acts, o host fires but skips (not a local occurrence), x the host misses it, . nothing", ""]
     for lane in lanes:
         if lane.local is not None:
             zone = lane.local.zone
             start, end = _week_bounds(monday, zone)
-            local_marks = dict.fromkeys(_bucket(lane.acts(start, end), monday, zone), "#")
+            local_marks = {**dict.fromkeys(_bucket(lane.missed(start, end), monday, zone), "x"),
+                           **dict.fromkeys(_bucket(lane.acts(start, end), monday, zone), "#")}
             out += _grid(f"{lane.label}: {lane.local.schedule} in {lane.local.zone_name}", local_marks) + [""]
         start, end = _week_bounds(monday, UTC)
         acted = _bucket(lane.acts(start, end), monday, UTC)
+        missed = _bucket(lane.missed(start, end), monday, UTC)
         fired = _bucket(_fires(lane.host, start, end), monday, UTC)
-        marks = {cell: "#" if cell in acted else "o" for cell in fired | acted}
+        marks = {**dict.fromkeys(missed, "x"), **{cell: "#" if cell in acted else "o" for cell in fired | acted}}
         host = f"host schedule {lane.host}" if lane.local is not None else f"{lane.host}"
         out += _grid(f"{lane.label}: {host} (UTC)", marks) + [""]
     on = on_hours(lanes, monday)

@@ -306,9 +306,9 @@ def test_a_job_name_the_service_did_not_keep_is_a_warning(fake, batch, timer, lo
      "RUN_PIPELINE_ID and RUN_PIPELINE_BATCH_ENDPOINT are both set: set exactly one of them"),
     ({"RUN_PIPELINE_BATCH_ENDPOINT": None, "RUN_PIPELINE_ENDPOINT_NAME": "e", "RUN_PIPELINE_BATCH_DEPLOYMENT": "d1"},
      "RUN_PIPELINE_BATCH_DEPLOYMENT is set, but RUN_PIPELINE_BATCH_ENDPOINT is not"),
-    ({"RUN_PIPELINE_BATCH_ENDPOINT": "9lives"}, "RUN_PIPELINE_BATCH_ENDPOINT='9lives' is not valid: expected a batch "
+    ({"RUN_PIPELINE_BATCH_ENDPOINT": "9lives"}, "RUN_PIPELINE_BATCH_ENDPOINT is not valid: expected a batch "
                                                "endpoint name \\(3-32 letters, digits and '-', starting with a letter"),
-    ({"RUN_PIPELINE_BATCH_DEPLOYMENT": "x"}, "RUN_PIPELINE_BATCH_DEPLOYMENT='x' is not valid: expected a deployment"),
+    ({"RUN_PIPELINE_BATCH_DEPLOYMENT": "x"}, "RUN_PIPELINE_BATCH_DEPLOYMENT is not valid: expected a deployment"),
 ])
 def test_bad_batch_settings_fail_before_any_call(fake, batch, timer, overrides, fragment):
     batch(**overrides)
@@ -376,8 +376,8 @@ def test_skip_if_active_of_a_zoned_job_reads_its_own_previous_occurrence(fake, s
     ({"pipeline_id": "00000000-0000-0000-0000-000000000000", "deployment": "d1"},
      "job 'j': deployment is set, but the job's target is pipeline_id: deployment names a deployment of its "
      "batch_endpoint"),
-    ({"batch_endpoint": ENDPOINT, "deployment": "-bad"}, "job 'j': deployment='-bad' is not valid"),
-    ({"batch_endpoint": "x"}, "job 'j': batch_endpoint='x' is not valid: expected a batch endpoint name"),
+    ({"batch_endpoint": ENDPOINT, "deployment": "-bad"}, "job 'j': deployment=\"-bad\" is not valid"),
+    ({"batch_endpoint": "x"}, "job 'j': batch_endpoint=\"x\" is not valid: expected a batch endpoint name"),
     ({"batch_endpoint": ENDPOINT, "pipeline_endpoint": "e"}, "pipeline_endpoint and batch_endpoint are all set"),
 ])
 def test_a_batch_job_of_the_file_is_checked_before_any_call(fake, settings, write_jobs, entry, problem):
@@ -405,14 +405,14 @@ def test_the_emulator_invokes_the_users_batch_endpoint_and_a_backfill_makes_one_
     write_jobs([{"name": "scores", "schedule": "0 0 3 * * *", "batch_endpoint": "team-scores", "deployment": "blue",
                  "parameters": {"day": "{tick:%Y-%m-%d}"}}])
     monkeypatch.setenv("RUN_PIPELINE_SCHEDULE", "0 0 3 * * *")
-    window = ["--from", "2027-01-14T00:00:00Z", "--to", "2027-01-16T12:00:00Z"]
+    window = ["--from", "2026-01-15T00:00:00Z", "--to", "2026-01-17T12:00:00Z"]
 
     assert run.main(["RunPipelineTimer", "--emulator", *window]) == 0
 
     out = capsys.readouterr().out
     jobs_made = [line for line in out.splitlines() if line.startswith("emulator: job ")]
-    assert jobs_made == [f"emulator: job scores-202701{day}T030000Z invoked on batch endpoint team-scores (deployment "
-                         f"blue), experiment scores, inputs: day=2027-01-{day}" for day in (14, 15, 16)]
+    assert jobs_made == [f"emulator: job scores-202601{day}T030000Z invoked on batch endpoint team-scores (deployment "
+                         f"blue), experiment scores, inputs: day=2026-01-{day}" for day in (15, 16, 17)]
 
 
 def test_a_failing_batch_job_does_not_keep_a_v1_job_from_running(fake, settings, write_jobs, logs):

@@ -163,9 +163,9 @@ def test_the_stop_total_says_how_long_until_the_next_start(fake, settings, timer
 
 
 def test_an_unknown_currency_is_a_configuration_error():
-    with pytest.raises(ConfigError, match="AML_COMPUTE_COST_CURRENCY='XYZ' is not valid: expected a currency"):
+    with pytest.raises(ConfigError, match="AML_COMPUTE_COST_CURRENCY is not valid: expected a currency"):
         load_compute_settings({**BASE_SETTINGS, "AML_COMPUTE_COST_CURRENCY": "xyz"})
-    with pytest.raises(ConfigError, match="AML_COMPUTE_COST='maybe' is not a boolean"):
+    with pytest.raises(ConfigError, match="AML_COMPUTE_COST is not a boolean"):
         load_compute_settings({**BASE_SETTINGS, "AML_COMPUTE_COST": "maybe"})
 
 

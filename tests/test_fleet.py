@@ -169,7 +169,7 @@ def test_a_malformed_scope_names_the_setting_and_the_item_before_any_call(fake, 
     with pytest.raises(ConfigError) as error:
         stop_compute_timer(timer)
 
-    assert f"AML_COMPUTE_SCOPES has items that are not ARM scopes [{bad!r}]" in str(error.value)
+    assert f"AML_COMPUTE_SCOPES has items that are not ARM scopes: {bad!r}" in str(error.value)
     assert fake.requests == []
 
 

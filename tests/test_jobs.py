@@ -10,6 +10,7 @@ import pytest
 
 from localrun import cli as run
 from shared import jobs
+from shared.jobs import read_jobs
 from shared.pipeline_tick import JobsFailed
 from shared.settings import ConfigError, load_pipeline_settings
 from tests.conftest import BASE_SETTINGS, entry_point, make_timer
@@ -150,24 +151,93 @@ def test_every_problem_of_the_file_at_once_before_any_call(fake, settings, write
                 "pipelines.json: job 'Bad Name': name=\"Bad Name\" is not valid: expected 1-40 lowercase",
                 "pipelines.json: job 'two': pipeline_id and pipeline_endpoint are all set: set exactly one",
                 "pipelines.json: job 'none': no target: set exactly one of pipeline_id, pipeline_endpoint",
-                "pipelines.json: job 'zone': time_zone='Mars/Olympus' is not valid: 'Mars/Olympus' is not an IANA",
-                "pipelines.json: job 'cron': schedule='0 3 * * *' is not a valid schedule: '0 3 * * *' has 5 fields",
+                "pipelines.json: job 'zone': time_zone=\"Mars/Olympus\" is not valid: 'Mars/Olympus' is not an IANA",
+                "pipelines.json: job 'cron': schedule=\"0 3 * * *\" is not a valid schedule: '0 3 * * *' has 5 fields",
                 "pipelines.json: job 'types': skip_if_active=\"yes\" is a JSON string: expected a boolean",
                 "pipelines.json: job 'types': wait_minutes=\"5\" is a JSON string: expected a whole number",
-                "pipelines.json: job 'types': parameters is a JSON list, not an object",
+                "pipelines.json: job 'types': parameters is a JSON array, not an object",
                 "pipelines.json: job 'dup': the name is used by another job"]
     assert [text for text in expected if not any(problem.startswith(text) for problem in problems)] == []
     assert fake.requests == []
 
 
-@pytest.mark.parametrize("raw", ["{not json", '{"pipelines": {}}', '["a"]', '{"pipelines": [], "x": 1}'])
-def test_a_file_that_is_not_a_list_of_jobs_is_refused(fake, settings, write_jobs, raw):
+@pytest.mark.parametrize(("raw", "said"), [
+    ("{not json", "pipelines.json is not valid JSON (Expecting property name enclosed in double quotes at line 1"),
+    ('{"pipelines": {}}', 'pipelines.json: "pipelines" is a JSON object: expected {"pipelines": [{'),
+    ('["a"]', 'pipelines.json is a JSON array, not an object: expected {"pipelines": [{'),
+    ('{"x": 1}', 'pipelines.json: \'x\' is not a key of the file (its one key is "pipelines", a list of jobs); '
+                 'pipelines.json: "pipelines" is missing'),
+], ids=["not_json", "object", "array", "no_pipelines"])
+def test_a_file_that_is_not_a_list_of_jobs_is_refused_saying_what_it_is(fake, settings, write_jobs, raw, said):
     write_jobs(None, raw=raw)
     settings(RUN_PIPELINE_SCHEDULE="0 0 3 * * *")
 
-    with pytest.raises(ConfigError, match=r"pipelines\.json (is not valid JSON|must be a JSON object)"):
+    with pytest.raises(ConfigError) as error:
+        run_pipeline_timer(make_timer(datetime(2027, 1, 15, 3, 0, tzinfo=UTC)))
+    assert said in str(error.value)
+    assert fake.requests == []
+
+
+def test_an_unknown_top_level_key_hides_no_job_error(write_jobs):
+    path = write_jobs(None, raw=json.dumps({"pipeline": [], "pipelines": [
+        {"name": "a", "schedule": "0 0 3 * * *", "pipeline_endpoint": "x", "wait_minutes": -1}]}))
+
+    _, problems = read_jobs(path, None)
+
+    assert problems == [
+        "pipelines.json: 'pipeline' is not a key of the file (its one key is \"pipelines\", a list of jobs)",
+        "pipelines.json: job 'a': wait_minutes=-1 is not valid: expected a whole number from 0 to 1440"]
+
+
+@pytest.mark.parametrize("key", ["pipeline_endpoint", "batch_endpoint", "pipeline_id", "experiment", "deployment"])
+def test_a_blank_value_is_refused_where_a_value_is_required(write_jobs, key):
+    entry = {"name": "blank", "schedule": "0 0 3 * * *", "batch_endpoint": "score", key: "  "}
+    if key in ("pipeline_endpoint", "pipeline_id"):
+        del entry["batch_endpoint"]
+    path = write_jobs([entry])
+
+    jobs, problems = read_jobs(path, None)
+
+    assert jobs == [] and f"pipelines.json: job 'blank': {key} is an empty string: give it a value, or leave the " \
+        "field out" in problems
+
+
+def test_a_blank_target_never_reaches_azure(fake, settings, write_jobs):
+    write_jobs([{"name": "blank", "schedule": "0 0 3 * * *", "pipeline_endpoint": ""}])
+    settings(RUN_PIPELINE_SCHEDULE="0 0 3 * * *", RUN_PIPELINE_ID=None)
+
+    with pytest.raises(ConfigError, match="pipeline_endpoint is an empty string"):
         run_pipeline_timer(make_timer(datetime(2027, 1, 15, 3, 0, tzinfo=UTC)))
     assert fake.requests == []
+
+
+def test_a_key_given_twice_is_refused_naming_it_and_where(write_jobs):
+    path = write_jobs(None, raw='{"pipelines": [{"name": "twice", "schedule": "0 0 3 * * *", "pipeline_endpoint": '
+                               '"x", "enabled": true, "enabled": false, "parameters": {"a": "1", "a": "2"}}]}')
+
+    jobs, problems = read_jobs(path, None)
+
+    assert jobs == []
+    assert problems == [
+        "pipelines.json: job 'twice': the key \"enabled\" appears more than once (JSON keeps only the last, silently): "
+        "keep one",
+        "pipelines.json: job 'twice' parameters: the key \"a\" appears more than once (JSON keeps only the last, "
+        "silently): keep one"]
+
+
+def test_errors_speak_json_and_name_only_the_fields_at_fault(write_jobs):
+    path = write_jobs([{"name": "Bad Name", "schedule": "0 0 3 * * *", "pipeline_endpoint": "x",
+                        "parameters": None},
+                       {"name": "nulls", "schedule": None, "pipeline_endpoint": "x"}])
+
+    _, problems = read_jobs(path, None)
+
+    assert problems == [
+        "pipelines.json: job 'Bad Name': name=\"Bad Name\" is not valid: expected 1-40 lowercase letters, digits and "
+        "'-'",
+        "pipelines.json: job 'Bad Name': parameters is a JSON null, not an object: expected a JSON object of parameter "
+        "names to values, e.g. {\"learning_rate\": 0.01, \"mode\": \"full\"}",
+        "pipelines.json: job 'nulls': schedule=null is a JSON null: expected a string"]
 
 
 def test_a_host_schedule_that_misses_a_job_names_it_and_its_first_missed_occurrence(write_jobs):
@@ -197,7 +267,7 @@ def test_the_file_beside_a_single_pipeline_setting_is_an_error_naming_both(write
 def test_run_pipeline_disabled_naming_an_unknown_job_is_an_error(write_jobs):
     write_jobs([{"name": "a", "schedule": "0 0 3 * * *", "pipeline_endpoint": "x"}])
 
-    with pytest.raises(ConfigError, match=r"RUN_PIPELINE_DISABLED names jobs pipelines.json does not have: \['b'\]"):
+    with pytest.raises(ConfigError, match=r"RUN_PIPELINE_DISABLED names jobs pipelines.json does not have: 'b' \(its "):
         load_pipeline_settings({**BASE_SETTINGS, "RUN_PIPELINE_DISABLED": "a, b"})
 
 
@@ -228,7 +298,9 @@ def test_waits_come_after_every_submit_and_a_failed_run_fails_only_its_job(fake,
         run_pipeline_timer(make_timer(datetime(2027, 1, 15, 3, 0, tzinfo=UTC)))
 
     actions = [(line["job"], line["action"]) for line in fields(logs, "pipeline")]
-    assert actions == [("waits", "submitted"), ("fire-and-forget", "submitted"), ("waits", "failed")]
+    assert sorted(actions[:2]) == [("fire-and-forget", "submitted"), ("waits", "submitted")], "both submits first"
+    assert actions[2:] == [("waits", "waiting"), ("waits", "waiting"), ("waits", "failed")], \
+        "then the wait (NotStarted, Running), which fails only its job"
 
 
 # --------------------------------------------------------------------------- the runner
@@ -249,20 +321,20 @@ def runner_jobs(fake, write_jobs, tmp_path):
 
 def test_the_runner_reruns_one_job(fake, runner_jobs, capsys):
     assert run.main(["RunPipelineTimer", "--settings", str(runner_jobs), "--job", "job-b", "--tick",
-                     "2027-01-14T18:00:00Z"]) == 0  # 03:00 in Tokyo on the 15th
+                     "2026-01-15T18:00:00Z"]) == 0  # 03:00 in Tokyo on the 15th
 
     [submitted] = fake.runs.values()
-    assert submitted.tags["job"] == "job-b" and submitted.parameters == {"day": "2027-01-15"}
-    assert "occurrence 2027-01-14T18:00:00Z: job=job-b submitted run_id=" in capsys.readouterr().out
+    assert submitted.tags["job"] == "job-b" and submitted.parameters == {"day": "2026-01-16"}
+    assert "occurrence 2026-01-15T18:00:00Z: job=job-b submitted run_id=" in capsys.readouterr().out
 
 
 def test_the_runner_backfills_one_job(fake, runner_jobs, capsys):
     assert run.main(["RunPipelineTimer", "--settings", str(runner_jobs), "--job", "job-a", "--from",
-                     "2027-01-14T00:00:00Z", "--to", "2027-01-16T12:00:00Z"]) == 0
+                     "2026-01-15T00:00:00Z", "--to", "2026-01-17T12:00:00Z"]) == 0
 
-    assert sorted(run_.tags["schedule_tick"] for run_ in fake.runs.values()) == ["2027-01-14T03:00:00Z",
-                                                                                 "2027-01-15T03:00:00Z",
-                                                                                 "2027-01-16T03:00:00Z"]
+    assert sorted(run_.tags["schedule_tick"] for run_ in fake.runs.values()) == ["2026-01-15T03:00:00Z",
+                                                                                 "2026-01-16T03:00:00Z",
+                                                                                 "2026-01-17T03:00:00Z"]
     assert {run_.tags["job"] for run_ in fake.runs.values()} == {"job-a"}
     assert "backfill: 3 occurrences: submitted=3 " in capsys.readouterr().out
 

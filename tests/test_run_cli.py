@@ -221,9 +221,12 @@ def test_a_missing_explicit_settings_file_exits_2(tmp_path, capsys):
         # Python's own wording of the JSON error changed in 3.13; the place is what the runner adds.
         ('{"Values": {"AML_WORKSPACE_NAME": "ws",}}', "is not valid JSON: "),
         ('["a"]', 'is not a local.settings.json: expected {"Values"'),
-        ('{"Values": {"RUN_PIPELINE_PARAMETERS": {"a": 1}}}', "Values.RUN_PIPELINE_PARAMETERS is a JSON dict"),
+        ('{"Values": {"RUN_PIPELINE_PARAMETERS": {"a": 1}}}', "Values.RUN_PIPELINE_PARAMETERS is a JSON object"),
         ('{"IsEncrypted": true, "Values": {}}', "is encrypted (IsEncrypted: true)"),
+        ('{"Values": {"STOP_COMPUTE_DRY_RUN": "true", "STOP_COMPUTE_DRY_RUN": "false"}}',
+         'Values: the key "STOP_COMPUTE_DRY_RUN" appears more than once (JSON keeps only the last, silently)'),
     ],
+    ids=["not_json", "not_an_object", "not_a_string", "encrypted", "twice"],
 )
 def test_an_unusable_settings_file_exits_2_naming_it(tmp_path, capsys, text, fragment):
     path = tmp_path / "broken.json"
@@ -499,3 +502,53 @@ def test_emulator_start_compute_starts_only_the_opted_in_stopped_instance(capsys
     assert re.findall(r"^emulator: compute (\S+): Stopped -> Starting$", out, re.M) == ["ci-dan"]
     assert "compute name=ci-frank state=Stopped action=skipped reason=not_tagged" in out
     assert "compute name=ci-alice state=Running action=skipped reason=not_tagged" in out
+
+
+# --------------------------------------------------------------------------- emulator: it checks what you set first
+
+
+def test_the_emulator_refuses_what_azure_would_refuse_before_anything_runs(capsys, monkeypatch):
+    monkeypatch.setenv("AZURE_CLIENT_ID", CLIENT_SECRET)  # a secret pasted into the wrong setting
+    monkeypatch.setenv("AML_SUBSCRIPTION_ID", "nonsense")
+    monkeypatch.setenv("AML_WORKSPACE_NAME", "@@@")
+    monkeypatch.setenv("AML_CLOUD", "AzureGermanCloud")
+
+    assert run.main(["StopComputeTimer", "--emulator"]) == 1
+
+    out, err = capsys.readouterr()
+    [failed] = [line for line in out.splitlines() if line.startswith("invocation failed: ConfigError: ")]
+    for name in ("AZURE_CLIENT_ID is not valid", "AML_SUBSCRIPTION_ID is not valid", "AML_WORKSPACE_NAME is not valid",
+                 "AML_CLOUD is not valid"):
+        assert name in failed
+    assert "would refuse them: nothing ran" in err
+    assert "emulator: compute" not in out and CLIENT_SECRET not in out + err
+
+
+def test_the_emulator_names_each_setting_of_yours_it_replaces(capsys, monkeypatch):
+    monkeypatch.setenv("AML_SUBSCRIPTION_ID", "99999999-9999-9999-9999-999999999999")
+    monkeypatch.setenv("AML_RESOURCE_GROUP", "rg-mine")
+    monkeypatch.setenv("AML_WORKSPACE_NAME", "ws-mine")
+
+    assert run.main(["StopComputeTimer", "--emulator"]) == 0
+
+    out, err = capsys.readouterr()
+    replaced = re.findall(r"^emulator: (\S+) is yours in your settings; the demo's is used", err, re.M)
+    assert replaced == ["AML_RESOURCE_GROUP", "AML_SUBSCRIPTION_ID", "AML_WORKSPACE_NAME"]
+    assert "emulator: compute ci-alice: Running -> Stopping" in out
+
+
+def test_the_documented_route_of_pipelines_json_runs_in_the_emulator(capsys, monkeypatch, tmp_path):
+    from shared import jobs
+
+    path = tmp_path / "pipelines.json"
+    path.write_text((ROOT / "pipelines.json.example").read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(jobs, "JOBS_FILE", path)
+
+    assert run.main(["RunPipelineTimer", "--emulator"]) == 0
+
+    out, err = capsys.readouterr()
+    [said] = [line for line in err.splitlines() if line.startswith("emulator: ")]
+    assert said.startswith('emulator: RUN_PIPELINE_SCHEDULE is not set: "0 0,5 * * * *", the host schedule that '
+                           "covers pipelines.json")
+    assert "INFO shared.pipeline_tick: pipeline_summary " in out
+    assert last_line(out).startswith("invocation succeeded: RunPipelineTimer")

@@ -86,21 +86,21 @@ def test_parameters_are_sent_as_the_sdk_sends_them(fake, settings, timer):
     ("overrides", "fragment"),
     [
         ({"AML_WORKSPACE_NAME": None}, "AML_WORKSPACE_NAME is missing"),
-        ({"AML_SUBSCRIPTION_ID": "not-a-guid"}, "AML_SUBSCRIPTION_ID='not-a-guid' is not valid"),
+        ({"AML_SUBSCRIPTION_ID": "not-a-guid"}, "AML_SUBSCRIPTION_ID is not valid"),
         ({"AML_RESOURCE_GROUP": "  "}, "AML_RESOURCE_GROUP is missing"),
         ({"RUN_PIPELINE_ID": None},
          "RUN_PIPELINE_ID, RUN_PIPELINE_ENDPOINT_NAME or RUN_PIPELINE_BATCH_ENDPOINT is missing"),
         ({"RUN_PIPELINE_ENDPOINT_NAME": "nightly"}, "both set: set exactly one"),
-        ({"RUN_PIPELINE_ID": "12"}, "RUN_PIPELINE_ID='12' is not valid"),
+        ({"RUN_PIPELINE_ID": "12"}, "RUN_PIPELINE_ID is not valid"),
         ({"RUN_PIPELINE_PARAMETERS": "{lr: 1}"}, "RUN_PIPELINE_PARAMETERS is not valid JSON"),
-        ({"RUN_PIPELINE_PARAMETERS": "[1, 2]"}, "RUN_PIPELINE_PARAMETERS is a JSON list, not an object"),
+        ({"RUN_PIPELINE_PARAMETERS": "[1, 2]"}, "RUN_PIPELINE_PARAMETERS is a JSON array, not an object"),
         ({"RUN_PIPELINE_PARAMETERS": '{"a": {"b": 1}}'}, "not strings, numbers or booleans for ['a']"),
-        ({"RUN_PIPELINE_SKIP_IF_ACTIVE": "maybe"}, "RUN_PIPELINE_SKIP_IF_ACTIVE='maybe' is not a boolean"),
-        ({"RUN_PIPELINE_WAIT_MINUTES": "-5"}, "RUN_PIPELINE_WAIT_MINUTES='-5' is not valid"),
-        ({"RUN_PIPELINE_WAIT_MINUTES": "ten"}, "RUN_PIPELINE_WAIT_MINUTES='ten' is not valid"),
-        ({"RUN_PIPELINE_EXPERIMENT": "my experiment"}, "RUN_PIPELINE_EXPERIMENT='my experiment' is not valid"),
+        ({"RUN_PIPELINE_SKIP_IF_ACTIVE": "maybe"}, "RUN_PIPELINE_SKIP_IF_ACTIVE is not a boolean"),
+        ({"RUN_PIPELINE_WAIT_MINUTES": "-5"}, "RUN_PIPELINE_WAIT_MINUTES is not valid"),
+        ({"RUN_PIPELINE_WAIT_MINUTES": "ten"}, "RUN_PIPELINE_WAIT_MINUTES is not valid"),
+        ({"RUN_PIPELINE_EXPERIMENT": "my experiment"}, "RUN_PIPELINE_EXPERIMENT is not valid"),
         ({"RUN_PIPELINE_SCHEDULE": "0 3 * * *"}, "RUN_PIPELINE_SCHEDULE='0 3 * * *' is not a valid schedule"),
-        ({"AML_CLOUD": "AzureGermany"}, "AML_CLOUD='AzureGermany' is not valid"),
+        ({"AML_CLOUD": "AzureGermany"}, "AML_CLOUD is not valid"),
         ({"AZURE_TENANT_ID": None}, "AZURE_TENANT_ID is missing"),
     ],
 )
@@ -434,6 +434,8 @@ def test_waiting_goes_on_through_every_active_status(fake, settings, timer, logs
 
     assert only_run(fake).reads == len(active) + 1
     assert "status=Completed" in lines(logs, "pipeline action=completed")[0]
+    waiting = [line.split(" status=")[1] for line in lines(logs, "pipeline action=waiting")]
+    assert waiting == active, "one line each time the run's status changes, what a person watching wants to see"
 
 
 def test_a_run_whose_tags_the_service_dropped_is_tagged_before_the_tick_returns(fake, settings, timer, logs):

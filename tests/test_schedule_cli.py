@@ -111,3 +111,30 @@ def test_next_reports_when_nothing_fires_after_the_start():
     result = run("next", "0 0 0 * * *", "--after", "9999-12-31T00:00:00Z")
     assert result.returncode == 1
     assert "does not fire after" in result.stderr
+
+
+def test_a_reader_that_closes_the_pipe_ends_the_tool_quietly():
+    tool = subprocess.Popen([sys.executable, "-m", "shared.schedule", "next", "* * * * * *", "--count", "1000"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    tool.stdout.readline()
+    tool.stdout.close()  # as `| head -1` does
+    err = tool.stderr.read()
+    assert tool.wait(timeout=60) == 0
+    assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
+def test_a_count_past_any_need_is_capped_and_said():
+    result = run("next", "0 0 * * * *", "--count", "99999999", "--after", "2027-01-01T00:00:00Z")
+    assert result.returncode == 0
+    assert len(result.stdout.splitlines()) == 1000
+    assert result.stderr == "note: --count 99999999 is more than a listing needs: showing 1000\n"
+
+
+def test_check_warns_of_what_the_host_accepts_but_is_almost_always_a_mistake():
+    result = run("check", "*/5 * 10-2 * * *")
+    assert result.returncode == 0, "the host fires it: a warning, not an error"
+    assert result.stderr.splitlines() == [
+        "warning: '*/5 * 10-2 * * *' fires 12 times a minute (its seconds field): a timer almost never needs to; "
+        "write one second, such as 0",
+        "warning: the hour field '10-2' has the range 10-2 written backwards: NCrontab reads it as 2-10 (it never "
+        "wraps around)"]

@@ -15,6 +15,7 @@ from shared.settings import (
     load_pipeline_settings,
 )
 from tests.conftest import BASE_SETTINGS
+from tests.test_config_files import settings_read_by_code
 
 PIPELINE_ID = "77777777-7777-7777-7777-777777777777"
 PIPELINE = {**BASE_SETTINGS, "RUN_PIPELINE_ID": PIPELINE_ID}
@@ -86,17 +87,18 @@ BAD_PIPELINE = [
     ({"AML_SUBSCRIPTION_ID": None}, "AML_SUBSCRIPTION_ID is missing"),
     ({"AML_SUBSCRIPTION_ID": ""}, "AML_SUBSCRIPTION_ID is missing"),
     ({"AML_SUBSCRIPTION_ID": "   "}, "AML_SUBSCRIPTION_ID is missing"),
-    ({"AML_SUBSCRIPTION_ID": "1234"}, "AML_SUBSCRIPTION_ID='1234' is not valid"),
+    ({"AML_SUBSCRIPTION_ID": "1234"}, "AML_SUBSCRIPTION_ID is not valid"),
     ({"AML_RESOURCE_GROUP": None}, "AML_RESOURCE_GROUP is missing"),
-    ({"AML_RESOURCE_GROUP": "rg with spaces"}, "AML_RESOURCE_GROUP='rg with spaces' is not valid"),
-    ({"AML_RESOURCE_GROUP": "ends-with-dot."}, "AML_RESOURCE_GROUP='ends-with-dot.' is not valid"),
+    ({"AML_RESOURCE_GROUP": "rg with spaces"}, "AML_RESOURCE_GROUP is not valid"),
+    ({"AML_RESOURCE_GROUP": "ends-with-dot."}, "AML_RESOURCE_GROUP is not valid"),
     ({"AML_WORKSPACE_NAME": None}, "AML_WORKSPACE_NAME is missing"),
-    ({"AML_WORKSPACE_NAME": "-leading-hyphen"}, "AML_WORKSPACE_NAME='-leading-hyphen' is not valid"),
-    ({"AML_WORKSPACE_NAME": "x" * 40}, "AML_WORKSPACE_NAME="),
-    ({"AML_CLOUD": "AzureGermanCloud"}, "AML_CLOUD='AzureGermanCloud' is not valid"),
-    ({"AML_RETRY_BUDGET_SECONDS": "soon"}, "AML_RETRY_BUDGET_SECONDS='soon' is not valid"),
-    ({"AML_RETRY_BUDGET_SECONDS": "-1"}, "AML_RETRY_BUDGET_SECONDS='-1' is not valid"),
-    ({"AML_RETRY_BUDGET_SECONDS": "99999"}, "AML_RETRY_BUDGET_SECONDS='99999' is not valid"),
+    ({"AML_WORKSPACE_NAME": "-leading-hyphen"}, "AML_WORKSPACE_NAME is not valid"),
+    ({"AML_WORKSPACE_NAME": "x" * 40}, "AML_WORKSPACE_NAME is not valid: expected the workspace name (2-33 letters, "
+                                      "digits, '-', '_'); the value has 40 characters (letters)"),
+    ({"AML_CLOUD": "AzureGermanCloud"}, "AML_CLOUD is not valid"),
+    ({"AML_RETRY_BUDGET_SECONDS": "soon"}, "AML_RETRY_BUDGET_SECONDS is not valid"),
+    ({"AML_RETRY_BUDGET_SECONDS": "-1"}, "AML_RETRY_BUDGET_SECONDS is not valid"),
+    ({"AML_RETRY_BUDGET_SECONDS": "99999"}, "AML_RETRY_BUDGET_SECONDS is not valid"),
     ({"AZURE_CLIENT_ID": "my-app"}, "AZURE_CLIENT_ID is not valid: expected an application (client) id, a GUID of "
                                     "36 characters such as 00000000-0000-0000-0000-000000000000; the value has 6 "
                                     "characters (letters)"),
@@ -114,35 +116,36 @@ BAD_PIPELINE = [
     ({"RUN_PIPELINE_ID": None}, "RUN_PIPELINE_ID, RUN_PIPELINE_ENDPOINT_NAME or RUN_PIPELINE_BATCH_ENDPOINT is "
                                 "missing"),
     ({"RUN_PIPELINE_ENDPOINT_NAME": "nightly"}, "are both set"),
-    ({"RUN_PIPELINE_ID": "abc"}, "RUN_PIPELINE_ID='abc' is not valid"),
-    ({"RUN_PIPELINE_ID": None, "RUN_PIPELINE_ENDPOINT_NAME": "bad name!"}, "RUN_PIPELINE_ENDPOINT_NAME="),
-    ({"RUN_PIPELINE_EXPERIMENT": "has space"}, "RUN_PIPELINE_EXPERIMENT='has space' is not valid"),
+    ({"RUN_PIPELINE_ID": "abc"}, "RUN_PIPELINE_ID is not valid"),
+    ({"RUN_PIPELINE_ID": None, "RUN_PIPELINE_ENDPOINT_NAME": "bad name!"}, "RUN_PIPELINE_ENDPOINT_NAME is not valid"),
+    ({"RUN_PIPELINE_EXPERIMENT": "has space"}, "RUN_PIPELINE_EXPERIMENT is not valid"),
     ({"RUN_PIPELINE_PARAMETERS": "{"}, "RUN_PIPELINE_PARAMETERS is not valid JSON"),
     ({"RUN_PIPELINE_PARAMETERS": "'a'"}, "RUN_PIPELINE_PARAMETERS is not valid JSON"),
-    ({"RUN_PIPELINE_PARAMETERS": "42"}, "RUN_PIPELINE_PARAMETERS is a JSON int, not an object"),
-    ({"RUN_PIPELINE_PARAMETERS": '"text"'}, "RUN_PIPELINE_PARAMETERS is a JSON str, not an object"),
+    ({"RUN_PIPELINE_PARAMETERS": "42"}, "RUN_PIPELINE_PARAMETERS is a JSON number, not an object"),
+    ({"RUN_PIPELINE_PARAMETERS": '"text"'}, "RUN_PIPELINE_PARAMETERS is a JSON string, not an object"),
     ({"RUN_PIPELINE_PARAMETERS": '{"a": [1]}'}, "RUN_PIPELINE_PARAMETERS has values"),
     ({"RUN_PIPELINE_PARAMETERS": '{"a": null}'}, "RUN_PIPELINE_PARAMETERS has values"),
-    ({"RUN_PIPELINE_SKIP_IF_ACTIVE": "y"}, "RUN_PIPELINE_SKIP_IF_ACTIVE='y' is not a boolean"),
-    ({"RUN_PIPELINE_WAIT_MINUTES": "1.5"}, "RUN_PIPELINE_WAIT_MINUTES='1.5' is not valid"),
-    ({"RUN_PIPELINE_WAIT_MINUTES": "100000"}, "RUN_PIPELINE_WAIT_MINUTES='100000' is not valid"),
+    ({"RUN_PIPELINE_PARAMETERS": '{"a": 1, "a": 2}'}, 'RUN_PIPELINE_PARAMETERS: the key "a" appears more than once'),
+    ({"RUN_PIPELINE_SKIP_IF_ACTIVE": "y"}, "RUN_PIPELINE_SKIP_IF_ACTIVE is not a boolean"),
+    ({"RUN_PIPELINE_WAIT_MINUTES": "1.5"}, "RUN_PIPELINE_WAIT_MINUTES is not valid"),
+    ({"RUN_PIPELINE_WAIT_MINUTES": "100000"}, "RUN_PIPELINE_WAIT_MINUTES is not valid"),
 ]
 
 BAD_COMPUTE = [
     ({"STOP_COMPUTE_SCHEDULE": None}, "STOP_COMPUTE_SCHEDULE is missing"),
-    ({"STOP_COMPUTE_SCHEDULE": "@daily"}, "STOP_COMPUTE_SCHEDULE='@daily' is not a valid schedule"),
+    ({"STOP_COMPUTE_SCHEDULE": "@daily"}, "STOP_COMPUTE_SCHEDULE is not a valid schedule"),
     ({"STOP_COMPUTE_SCHEDULE": "0 0 0 L * *"}, "is not a valid schedule"),
-    ({"STOP_COMPUTE_INCLUDE": "gpu-[ab"}, "STOP_COMPUTE_INCLUDE has invalid entries ['gpu-[ab']"),
-    ({"STOP_COMPUTE_INCLUDE": "a,,b"}, "STOP_COMPUTE_INCLUDE has invalid entries ['']"),
+    ({"STOP_COMPUTE_INCLUDE": "gpu-[ab"}, "STOP_COMPUTE_INCLUDE has invalid entries 'gpu-[ab'"),
+    ({"STOP_COMPUTE_INCLUDE": "a,,b"}, "STOP_COMPUTE_INCLUDE has invalid entries ''"),
     ({"STOP_COMPUTE_INCLUDE": "name with space"}, "STOP_COMPUTE_INCLUDE has invalid entries"),
-    ({"STOP_COMPUTE_EXCLUDE": "ok,bad]"}, "STOP_COMPUTE_EXCLUDE has invalid entries ['bad]']"),
+    ({"STOP_COMPUTE_EXCLUDE": "ok,bad]"}, "STOP_COMPUTE_EXCLUDE has invalid entries 'bad]'"),
     ({"STOP_COMPUTE_EXCLUDE": "sub/ws/ci"}, "STOP_COMPUTE_EXCLUDE has invalid entries"),
     ({"STOP_COMPUTE_EXCLUDE": "ws/"}, "STOP_COMPUTE_EXCLUDE has invalid entries"),
-    ({"STOP_COMPUTE_EXEMPT_TAG": "autostop"}, "STOP_COMPUTE_EXEMPT_TAG='autostop' is not valid"),
-    ({"STOP_COMPUTE_EXEMPT_TAG": "=false"}, "STOP_COMPUTE_EXEMPT_TAG='=false' is not valid"),
-    ({"STOP_COMPUTE_EXEMPT_TAG": "autostop="}, "STOP_COMPUTE_EXEMPT_TAG='autostop=' is not valid"),
-    ({"STOP_COMPUTE_DRY_RUN": "dry"}, "STOP_COMPUTE_DRY_RUN='dry' is not a boolean"),
-    ({"STOP_COMPUTE_DRY_RUN": "2"}, "STOP_COMPUTE_DRY_RUN='2' is not a boolean"),
+    ({"STOP_COMPUTE_EXEMPT_TAG": "autostop"}, "STOP_COMPUTE_EXEMPT_TAG is not valid"),
+    ({"STOP_COMPUTE_EXEMPT_TAG": "=false"}, "STOP_COMPUTE_EXEMPT_TAG is not valid"),
+    ({"STOP_COMPUTE_EXEMPT_TAG": "autostop="}, "STOP_COMPUTE_EXEMPT_TAG is not valid"),
+    ({"STOP_COMPUTE_DRY_RUN": "dry"}, "STOP_COMPUTE_DRY_RUN is not a boolean"),
+    ({"STOP_COMPUTE_DRY_RUN": "2"}, "STOP_COMPUTE_DRY_RUN is not a boolean"),
 ]
 
 
@@ -228,3 +231,28 @@ def test_the_apps_own_host_json_allows_a_wait_of_9_minutes():
     assert load_pipeline_settings(with_(PIPELINE, RUN_PIPELINE_WAIT_MINUTES="9")).job.wait_minutes == 9
     with pytest.raises(ConfigError, match=r"functionTimeout \(00:10:00\)"):
         load_pipeline_settings(with_(PIPELINE, RUN_PIPELINE_WAIT_MINUTES="10"))
+
+
+PASTED_SECRET = "Zq8~3kP.vN_x9T-abcDEF~1234567890abcdXYZ"  # the shape of an Entra client secret (40 characters)
+# What a setting needs beside it to be read at all (a zone needs its local schedule and the other way round).
+PARTNERS = {"_TIME_ZONE": ("_LOCAL_SCHEDULE", "0 0 3 * * *"), "_LOCAL_SCHEDULE": ("_TIME_ZONE", "UTC"),
+            "RUN_PIPELINE_BATCH_DEPLOYMENT": ("RUN_PIPELINE_BATCH_ENDPOINT", "score")}
+
+
+@pytest.mark.parametrize("name", sorted(settings_read_by_code() - {"AZURE_CLIENT_SECRET"}))
+def test_a_secret_pasted_into_any_setting_is_never_repeated(name):
+    env = {**BASE_SETTINGS, "RUN_PIPELINE_ID": "77777777-7777-7777-7777-777777777777", name: PASTED_SECRET}
+    for suffix, (partner, value) in PARTNERS.items():
+        if name.endswith(suffix):
+            env[partner if partner.startswith("RUN_") else name.removesuffix(suffix) + partner] = value
+    if name == "RUN_PIPELINE_BATCH_DEPLOYMENT":
+        env["RUN_PIPELINE_ID"] = ""
+    said = []
+    for load in (load_pipeline_settings, load_compute_settings,
+                 lambda values: load_compute_settings(values, "start")):
+        try:
+            load(env)
+        except ConfigError as error:
+            said.append(str(error))
+    assert said, f"{name}: a secret is not a valid value of any setting"
+    assert not any(PASTED_SECRET in text for text in said)

@@ -268,3 +268,27 @@ def test_bad_compute_settings_fail_before_any_network_call(fake, settings, timer
     assert "STOP_COMPUTE_INCLUDE" in message and "STOP_COMPUTE_EXEMPT_TAG" in message
     assert "STOP_COMPUTE_DRY_RUN" in message and CLIENT_SECRET not in message
     assert fake.requests == []
+
+
+def test_an_unusual_schedule_is_a_warning_and_the_tick_still_runs(fake, settings, timer, logs):
+    fake.add_instance("ci-a", "Running")
+    settings(STOP_COMPUTE_SCHEDULE="*/5 25 21 * * *")
+
+    stop_compute_timer(timer)
+
+    assert fake.instances["ci-a"].state == "Stopping"
+    [warned] = [line for line in fields(logs, "settings")]
+    assert (warned["setting"], warned["action"], warned["reason"]) == ("STOP_COMPUTE_SCHEDULE", "warned",
+                                                                       "schedule_unusual")
+    assert "fires 12 times a minute" in warned["detail"]
+
+
+def test_a_pattern_that_matches_no_instance_of_the_tick_is_named_once(fake, settings, timer, logs):
+    fake.add_instance("ci-a", "Running")
+    settings(STOP_COMPUTE_INCLUDE="ws-dem/*,ci-*", STOP_COMPUTE_EXCLUDE="gpu-x")
+
+    stop_compute_timer(timer)
+
+    warned = [(line["setting"], line["pattern"]) for line in fields(logs, "compute_rules")]
+    assert warned == [("STOP_COMPUTE_INCLUDE", "ws-dem/*"), ("STOP_COMPUTE_EXCLUDE", "gpu-x")]
+    assert {line["reason"] for line in fields(logs, "compute_rules")} == {"pattern_matched_nothing"}

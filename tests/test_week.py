@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HOURS = "       0  1  2  3  4  5  6  7  8  9 10 11 12 13 14 15 16 17 18 19 20 21 22 23"
-LEGEND = "; # acts, o host fires but skips (not a local occurrence), . nothing"
+LEGEND = "; # acts, o host fires but skips (not a local occurrence), x the host misses it, . nothing"
 
 
 def week(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -79,3 +80,37 @@ def test_a_bad_week_date_exits_1():
     result = week("0 0 3 * * *", "--week", "next monday")
 
     assert result.returncode == 1 and "--week 'next monday' is not a date" in result.stderr
+
+
+def test_a_host_schedule_that_misses_a_job_is_drawn_as_missed_and_exits_1(tmp_path):
+    path = tmp_path / "pipelines.json"
+    path.write_text(json.dumps({"pipelines": [{"name": "hourly", "schedule": "0 5 * * * *",
+                                               "pipeline_endpoint": "x"}]}), encoding="utf-8")
+    settings = tmp_path / "local.settings.json"
+    settings.write_text(json.dumps({"Values": {"RUN_PIPELINE_SCHEDULE": "0 0 3 * * *"}}), encoding="utf-8")
+
+    result = week("--settings", str(settings), "--jobs", str(path), "--week", "2027-01-18")
+
+    assert result.returncode == 1
+    monday = next(line for line in result.stdout.splitlines() if line.startswith("Mon"))
+    assert set(monday.split()[1:]) == {"x"}, "every hourly occurrence is missed: the host fires at 03:00 only"
+    assert 'error: RunPipelineTimer job hourly: the host schedule "0 0 3 * * *" does not fire at ' in result.stderr
+
+
+def test_week_jobs_works_alone_on_the_schedule_that_covers_the_file(tmp_path):
+    path = tmp_path / "pipelines.json"
+    path.write_text(json.dumps({"pipelines": [{"name": "hourly", "schedule": "0 5 * * * *",
+                                               "pipeline_endpoint": "x"}]}), encoding="utf-8")
+
+    result = week("--jobs", str(path), "--week", "2027-01-18")
+
+    assert result.returncode == 0, result.stderr
+    assert "RunPipelineTimer job hourly: host schedule 0 5 * * * * (UTC)" in result.stdout
+    monday = next(line for line in result.stdout.splitlines() if line.startswith("Mon"))
+    assert set(monday.split()[1:]) == {"#"}
+
+
+def test_week_jobs_with_a_missing_file_is_an_error(tmp_path):
+    result = week("--jobs", str(tmp_path / "nope.json"))
+
+    assert result.returncode == 1 and f"error: --jobs {tmp_path / 'nope.json'}: no such file" in result.stderr

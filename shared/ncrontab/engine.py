@@ -11,6 +11,7 @@ of the app but the basement (errors, clock); local time, settings and the tools 
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Mapping
@@ -74,8 +75,10 @@ def _lookup(name: str, env: Mapping[str, str]) -> str:
 # --------------------------------------------------------------------------- parsing
 
 
+@functools.lru_cache(maxsize=4096)
 def parse(expression: str) -> Schedule:
-    """Parse a six-field NCRONTAB expression, accepting only what every hosting plan accepts."""
+    """Parse a six-field NCRONTAB expression, accepting only what every hosting plan accepts (a Schedule is
+    immutable: a file of many jobs parses each distinct expression once)."""
     _reject_whole_string_mistakes(expression)
     tokens = [t for t in expression.split(" ") if t]  # NCrontab drops empty entries: repeated spaces are fine
     _check_field_count(expression, tokens)
@@ -87,6 +90,11 @@ def validate(expression: str, env: Mapping[str, str] | None = None) -> Schedule:
     """Resolve settings, parse, and also reject a schedule that can never fire (the host would accept it)."""
     if env is not None:
         expression = resolve_settings(expression, env)
+    return _fires(expression)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fires(expression: str) -> Schedule:
     schedule = parse(expression)
     reason = schedule.never_fires_reason()
     if reason:
@@ -293,6 +301,27 @@ class Schedule:
         months = join([MONTHS[m - 1] for m in self.months], "or")
         verb = "occurs" if len(self.days) == 1 else "occur"
         return f"day{'s' if len(self.days) > 1 else ''} {days} never {verb} in {months}"
+
+    def warnings(self) -> list[str]:
+        """What the host accepts but is almost always a mistake: firing more than once a minute, a range written
+        backwards (NCrontab swaps it: it never wraps around), a step of 0 (every value)."""
+        found = []
+        if len(self.seconds) > 1:
+            found.append(f"'{self.expression}' fires {len(self.seconds)} times a minute (its seconds field): a timer "
+                         "almost never needs to; write one second, such as 0")
+        for spec, token in zip(FIELDS, self.expression.split(" "), strict=True):
+            for part in token.split(","):
+                base, _, step = part.partition("/")
+                if step.lstrip("-").isdigit() and int(step) < 1:
+                    found.append(f"the {spec.name} field '{token}' has the step {step}: NCrontab reads it as every "
+                                 "value")
+                if "-" in base[1:]:
+                    low, high = (_parse_value(spec, text) for text in base.split("-", 1))
+                    if low > high:
+                        found.append(f"the {spec.name} field '{token}' has the range {base} written backwards: "
+                                     f"NCrontab reads it as {base.split('-', 1)[1]}-{base.split('-', 1)[0]} (it never "
+                                     f"wraps around)")
+        return found
 
     def describe(self, zone: str = "UTC") -> str:
         """One line of plain English, e.g. 'at 21:25:00 UTC every day' or 'every 5 minutes'."""

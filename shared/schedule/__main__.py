@@ -1,5 +1,6 @@
 """`python -m shared.schedule`: see shared.schedule.cli."""
 
+from shared import closedpipe
 from shared.schedule.cli import main
 
-raise SystemExit(main())
+raise SystemExit(closedpipe.run(main))

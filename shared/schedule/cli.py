@@ -17,15 +17,15 @@ import json
 import os
 import sys
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from shared import clock, jobs
 from shared.errors import AppError
 from shared.functions import FUNCTIONS, RUN_PIPELINE, by_name
 from shared.hostconfig import function_timeout
-from shared.jobs import read_jobs
-from shared.localtime import cover, firings_per_day, first_missed, host_schedule_for, parse_local
+from shared.jobs import covering_schedule, read_jobs
+from shared.localtime import firings_per_day, first_missed, host_schedule_for, parse_local
 from shared.ncrontab import Schedule, ScheduleError, join, validate
 from shared.occurrences import Occurrences
 from shared.settings import load_occurrences
@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.local:
                 parse_local(schedule.expression, args.local)
             print(schedule.describe(args.local or "UTC"))
+            for text in schedule.warnings():  # the host accepts it: a warning, not an error
+                print(f"warning: {text}", file=sys.stderr)
             return 0
         return _print_next(schedule, args)
     except AppError as exc:
@@ -93,9 +95,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+MAX_COUNT = 1000  # occurrences a listing shows at most: more is never read, and takes long to compute
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"'{text}' is not a positive whole number")
+    if int(text) > MAX_COUNT:
+        print(f"note: --count {text} is more than a listing needs: showing {MAX_COUNT}", file=sys.stderr)
+        return MAX_COUNT
     return int(text)
 
 
@@ -137,17 +145,29 @@ def _print_from_local(schedule: Schedule, args: argparse.Namespace) -> int:
 
 
 def _print_week(args: argparse.Namespace) -> int:
+    """The grids; exit 1 (with an error line naming each) when a host schedule misses an occurrence it must serve."""
     try:
         day = date.fromisoformat(args.week) if args.week else clock.now().date()
     except ValueError:
         raise ScheduleError(f"--week '{args.week}' is not a date: write e.g. 2027-01-18") from None
+    jobs_file = Path(args.jobs) if args.jobs else jobs.JOBS_FILE
+    if args.jobs and not jobs_file.is_file():
+        raise ScheduleError(f"--jobs {args.jobs}: no such file")
     if args.expressions:
         lanes = [Lane(f"schedule {index}", _occurrences(validate(expression, os.environ), args.local))
                  for index, expression in enumerate(args.expressions, 1)]
     else:
-        lanes = _configured_lanes(_settings_values(args.settings), Path(args.jobs) if args.jobs else jobs.JOBS_FILE)
-    print(draw(lanes, monday_of(day)), end="")
-    return 0
+        lanes = _configured_lanes(_settings_values(args.settings), jobs_file, bool(args.jobs))
+    monday = monday_of(day)
+    print(draw(lanes, monday), end="")
+    start, end = datetime.combine(monday, datetime.min.time(), clock.UTC), \
+        datetime.combine(monday, datetime.min.time(), clock.UTC) + timedelta(days=8)
+    misses = [(lane, missed[0]) for lane in lanes if (missed := lane.missed(start, end))]
+    for lane, missed in misses:
+        print(f"error: {lane.label}: the host schedule \"{lane.host}\" does not fire at {clock.stamp(missed)}, an "
+              f"occurrence: every tick refuses the configuration until it does (python -m shared.schedule jobs "
+              "prints the schedule that covers a file)", file=sys.stderr)
+    return 1 if misses else 0
 
 
 def _settings_values(path: str | None) -> Mapping[str, str]:
@@ -160,28 +180,32 @@ def _settings_values(path: str | None) -> Mapping[str, str]:
     return {name: str(value) for name, value in values.items() if value is not None}
 
 
-def _configured_lanes(env: Mapping[str, str], jobs_file: Path | None) -> list[Lane]:
+def _configured_lanes(env: Mapping[str, str], jobs_file: Path, jobs_given: bool) -> list[Lane]:
     """Each function whose schedule is set, with its local schedule when its zone is set; RunPipelineTimer's
-    pipelines.json jobs one by one."""
+    pipelines.json jobs one by one (with `--jobs` alone, on the host schedule that covers them)."""
     configured = [function for function in sorted(FUNCTIONS, key=lambda function: function.name)
                   if (env.get(function.schedule) or "").strip()]
+    if not configured and jobs_given:
+        return _job_lanes(jobs_file, None)
     if not configured:
         names = join(sorted(function.schedule for function in FUNCTIONS), "or")
         raise ScheduleError(f"no function's schedule is set: set {names}, read them with --settings "
-                            "local.settings.json, or give EXPRs")
+                            "local.settings.json, give --jobs FILE, or give EXPRs")
     lanes = []
     for function in configured:
-        if function is RUN_PIPELINE and jobs_file is not None and jobs_file.exists():
+        if function is RUN_PIPELINE and jobs_file.exists():
             lanes += _job_lanes(jobs_file, validate(env[function.schedule].strip()))
         else:
             lanes.append(Lane(function.name, load_occurrences(function, env), function.power and function.power.action))
     return lanes
 
 
-def _job_lanes(path: Path, host: Schedule) -> list[Lane]:
+def _job_lanes(path: Path, host: Schedule | None) -> list[Lane]:
+    """A lane per enabled job, on `host` (None: the host schedule that covers the file, said in the label)."""
     found, problems = read_jobs(path, function_timeout())
     if problems:
         raise ScheduleError("; ".join(problems))
+    host = host or covering_schedule(found, clock.now())
     return [Lane(f"{RUN_PIPELINE.name} job {job.name}", Occurrences(host, job.local)) for job in found if job.enabled]
 
 
@@ -196,18 +220,25 @@ def _print_jobs(args: argparse.Namespace) -> int:
         return 1
     start = _parse_after(args.after) if args.after else clock.now()
     enabled = [job for job in found if job.enabled]
-    needed = cover([host_schedule_for(job.local, start).schedule for job in enabled]) if enabled else None
+    needed = covering_schedule(found, start)
     print(needed.expression if needed else "(no enabled job)")
     if needed:
         print(f"the tightest host schedule for the {len(enabled)} enabled job(s) of {path}: it fires "
               f"{firings_per_day(needed, start):.3g} time(s) a day; each tick runs the jobs with an occurrence at it")
+    upcoming: dict = {}  # what jobs of the same schedule and zone share is worked out once
     for job in found:
         state = "" if job.enabled else " (enabled: false)"
-        print(f'{job.name}: "{job.local.schedule}" in {job.local.zone_name} '
-              f"({job.local.schedule.describe(job.local.zone_name)}), {job.target.kind.key}={job.target.value}"
+        if job.local not in upcoming:
+            described = job.local.schedule.describe(job.local.zone_name)
+            moments = Occurrences(needed or job.local.schedule, job.local).upcoming(start, args.count)
+            upcoming[job.local] = described, [f"  {clock.stamp(moment)}  {job.local.local(moment).isoformat()}"
+                                              for moment in moments]
+        described, lines = upcoming[job.local]
+        print(f'{job.name}: "{job.local.schedule}" in {job.local.zone_name} ({described}), '
+              f"{job.target.kind.key}={job.target.value}"
               f"{f' deployment={job.target.deployment}' if job.target.deployment else ''}{state}")
-        for moment in Occurrences(needed or job.local.schedule, job.local).upcoming(start, args.count):
-            print(f"  {clock.stamp(moment)}  {job.local.local(moment).isoformat()}")
+        for line in lines:
+            print(line)
     current = (_settings_values(args.settings).get(RUN_PIPELINE.schedule) or "").strip()
     if not current:
         print(f"{RUN_PIPELINE.schedule} is not set here: set it to the first line")
