@@ -239,3 +239,38 @@ def test_the_vscode_tasks_run_the_runner_on_the_functions_that_exist():
     assert sorted(picker["options"]) == functions()
     commands = [task["command"] for task in tasks["tasks"] if "localrun" in task.get("label", "")]
     assert commands and all(" -m localrun ${input:timerFunction}" in command for command in commands)
+
+
+def runner_commands() -> list[tuple[str, str]]:
+    """(page, command) for every `python -m localrun ...` of a bash block: commands for real Azure."""
+    found = []
+    for page in PAGES:
+        for language, body in FENCE.findall(text(page)):
+            if language == "bash":
+                found += [(str(page.relative_to(ROOT)), line.split("#")[0].strip()) for line in body.splitlines()
+                          if line.startswith("python -m localrun ")]
+    return found
+
+
+RUNNER_COMMANDS = runner_commands()
+
+
+def test_the_docs_show_runner_commands_for_real_azure():
+    assert len(RUNNER_COMMANDS) >= 4
+
+
+@pytest.mark.parametrize(("page", "command"), RUNNER_COMMANDS, ids=[f"{p}: {c[18:70]}" for p, c in RUNNER_COMMANDS])
+def test_a_runner_command_shown_for_azure_runs_as_shown_on_the_emulator(page, command, tmp_path, monkeypatch,
+                                                                       capsys):
+    """What the docs tell a user to run against Azure takes those arguments and works, on the demo (a `--job`
+    command on the example pipelines.json, as the docs say to copy it)."""
+    from localrun import cli
+    from shared import jobs
+
+    if "--job" in command:
+        path = tmp_path / "pipelines.json"
+        path.write_text(text(ROOT / "pipelines.json.example"), encoding="utf-8")
+        monkeypatch.setattr(jobs, "JOBS_FILE", path)
+    monkeypatch.chdir(tmp_path)
+
+    assert cli.main([*shlex.split(command)[3:], "--emulator"]) == 0, capsys.readouterr()
