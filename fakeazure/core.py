@@ -30,7 +30,7 @@ import responses
 from fakeazure.arm import COMPUTE_PAGE_SIZE, WORKSPACE_PAGE_SIZE, Arm
 from fakeazure.batch import BatchEndpoints, FakeBatchEndpoint, FakeBatchJob
 from fakeazure.contract import BindError
-from fakeazure.entra import TOKEN_SECONDS, Entra
+from fakeazure.entra import IDENTITY_PORT, TOKEN_SECONDS, Entra
 from fakeazure.history import RUNS_PAGE_SIZE, RunHistory
 from fakeazure.pipelines import Pipelines
 from fakeazure.prices import RetailPrices, default_rows, rows_for
@@ -278,11 +278,15 @@ class FakeAzure:
 
     # ----- wiring -------------------------------------------------------------------------------------------
     def install(self, rsps: responses.RequestsMock) -> None:
-        """Answer every request through `rsps`; anything the routes do not know raises UnexpectedRequest."""
+        """Answer every request through `rsps`; anything the routes do not know raises UnexpectedRequest. A request to
+        another loopback port than the fake identity endpoint's goes to the network: a local Azurite, the app's own
+        storage, is real in the tests."""
         self._routes = [(route.method, re.compile(route.pattern, re.IGNORECASE), route)
                         for service in self.services for route in service.routes()]
-        for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"):
-            rsps.add_callback(method, re.compile(r".*"), callback=self._dispatch)
+        local = rf"http://127\.0\.0\.1:(?!{IDENTITY_PORT}/)"
+        rsps.add_passthru(re.compile(local))
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "MERGE"):
+            rsps.add_callback(method, re.compile(f"^(?!{local}).*"), callback=self._dispatch)
 
     def _dispatch(self, request):
         call = Call(request.method, request.url, json_or_text(request.body), self.clock(), dict(request.headers))

@@ -14,7 +14,8 @@ from urllib.parse import parse_qs, urlparse
 from fakeazure.state import CLIENT_ID, TENANT
 from fakeazure.wire import LOGIN, Route, json_answer, jwt, query
 
-IDENTITY_ENDPOINT = "http://127.0.0.1:41741/msi/token"
+IDENTITY_PORT = 41741
+IDENTITY_ENDPOINT = f"http://127.0.0.1:{IDENTITY_PORT}/msi/token"
 IDENTITY_HEADER = "fake-identity-header"
 TOKEN_SECONDS = 3600
 

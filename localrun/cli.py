@@ -3,6 +3,7 @@
     python -m localrun StopComputeTimer                      # local.settings.json of the current directory
     python -m localrun RunPipelineTimer --settings my.json --past-due
     python -m localrun StopComputeTimer --emulator           # a fake Azure: no settings, no network
+    python -m localrun StopComputeTimer --emulator --fanout  # the timer, then its queue workers, on Azurite
     python -m localrun RunPipelineTimer --tick 2027-01-14T03:00:00Z
     python -m localrun RunPipelineTimer --from 2027-01-15T00:00:00Z --to 2027-01-18T12:00:00Z [--max 31] [--future]
     python -m localrun RunPipelineTimer --job nightly-train [--tick TIME | --from A --to B]   # one pipelines.json job
@@ -30,6 +31,7 @@ from datetime import timedelta
 from localrun.backfill import backfill, latest, rerun
 from localrun.console import EXIT_FAILED, EXIT_SETUP, SetupError, note, say
 from localrun.emulator import run_emulated
+from localrun.fanout import run_fanout
 from localrun.invoke import functions, invoke, timer_binding, timer_request
 from localrun.settings_file import SETTINGS_FILE, local_settings, patched_environ
 from shared.functions import RUN_PIPELINE
@@ -45,11 +47,22 @@ def main(argv: list[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else EXIT_SETUP
     try:
         fire = _chosen(args)
-        with patched_environ(local_settings(args.settings)):
+        with patched_environ(local_settings(args.settings)), patched_environ(_storage(args)):
+            if args.fanout:
+                return run_fanout(args.function, fire)
             return run_emulated(args.function, fire) if args.emulator else fire(None)
     except SetupError as error:
         note(f"error: {error}")
         return EXIT_SETUP
+
+
+def _storage(args: argparse.Namespace) -> dict[str, str | None]:
+    """The host's storage for the run: none unless --storage (claims off, said on a line), Azurite with --fanout."""
+    if args.fanout and not args.emulator:
+        raise SetupError("--fanout runs the timer and its queue workers on the emulator: give --emulator too")
+    if args.storage or args.fanout:
+        return {}
+    return {name: None for name in os.environ if name.startswith("AzureWebJobsStorage")}
 
 
 def _chosen(args: argparse.Namespace) -> Callable[[Callable[[], None] | None], int]:
@@ -91,6 +104,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="run your settings against a local fake Azure with a demo workspace, as its identity "
                         "(needs requirements-dev.txt; no network)")
     parser.add_argument("--past-due", action="store_true", help="fire the tick as past due (IsPastDue=true)")
+    parser.add_argument("--storage", action="store_true", help="use the host's storage of your settings "
+                        "(AzureWebJobsStorage) for the tick claims and the work queues; without it claims are off")
+    parser.add_argument("--fanout", action="store_true", help="with --emulator and AML_FANOUT=queue: run the timer, "
+                        "then its queue workers as the host would, on a private Azurite (needs Node.js)")
     when = parser.add_mutually_exclusive_group()
     when.add_argument("--tick", metavar="TIME", help="RunPipelineTimer: run this occurrence (ISO 8601, e.g. "
                       "2027-01-14T03:00:00Z); nothing is submitted if it already has a run of this app")

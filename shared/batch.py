@@ -244,6 +244,12 @@ class BatchTarget:
         found = self._job(run_id)
         return found.status if found else None
 
+    def run(self, run_id: str) -> Run | None:
+        return self._job(run_id)
+
+    def adopt(self, tick: Tick, since: datetime) -> Run | None:
+        return None  # a tick's job is named after it: `tick_run` finds what a crashed holder invoked
+
 
 def invoke_body(job: Job, name: str, parameters: dict[str, str]) -> dict:
     """`BatchJobResource(properties=BatchJob(name=..., input_data={...: LiteralJobInput(value=...)},

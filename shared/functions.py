@@ -1,4 +1,5 @@
-"""The app's timer functions, one row each: the folder, the app settings it reads, the power action it takes.
+"""The app's functions, one row each: a timer's folder, the app settings it reads, the power action it takes; a queue
+worker's folder and queue.
 
 Every place that needs "which setting is this function's schedule" (settings, the tick, `python -m shared.schedule`,
 the runner, the week view) reads it here, so a fourth function is one more row. The names are spelled out, not
@@ -49,6 +50,21 @@ START_COMPUTE = Function("StartComputeTimer", "START_COMPUTE_", "START_COMPUTE_S
                          PowerSettings(START, "START_COMPUTE_INCLUDE", "START_COMPUTE_EXCLUDE", "START_COMPUTE_TAG",
                                        "START_COMPUTE_DRY_RUN"))
 FUNCTIONS = (RUN_PIPELINE, STOP_COMPUTE, START_COMPUTE)
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A queue-triggered function (AML_FANOUT=queue): its folder, the queue it reads (function.json's queueName, on
+    the connection AzureWebJobsStorage), and the timers whose work it does."""
+
+    name: str
+    queue: str
+    timers: tuple[Function, ...]
+
+
+COMPUTE_WORKER = Worker("ComputeWorker", "aml-compute-work", (STOP_COMPUTE, START_COMPUTE))
+PIPELINE_WORKER = Worker("PipelineWorker", "aml-pipeline-work", (RUN_PIPELINE,))
+WORKERS = (COMPUTE_WORKER, PIPELINE_WORKER)
 # The prefixes of every app setting the app reads: the shared ones, and each function's.
 SHARED_PREFIXES = ("AZURE_", "AML_")
 SETTING_PREFIXES = (*SHARED_PREFIXES, *(function.prefix for function in FUNCTIONS))

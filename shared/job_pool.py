@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
 from shared import clock
+from shared.claims import Claims
 from shared.functions import RUN_PIPELINE
 from shared.hostconfig import Deadline
 from shared.jobs import Job
@@ -55,8 +56,8 @@ class _Once:
 class TickJobs:
     """What the due jobs of one tick share: its connections (by kind) and its resolved targets."""
 
-    def __init__(self, settings: PipelineSettings, policy: RetryPolicy, stack: ExitStack):
-        self.settings, self.policy, self.stack = settings, policy, stack
+    def __init__(self, settings: PipelineSettings, policy: RetryPolicy, stack: ExitStack, claims: Claims):
+        self.settings, self.policy, self.stack, self.claims = settings, policy, stack, claims
         self._once = _Once()
 
     def _connection(self, sdk_v1: bool):
@@ -95,7 +96,7 @@ class TickJobs:
 
     def submit(self, job: Job, tick: Tick) -> Outcome:
         allowance = self.policy.allowance()  # the job's own: one job's trouble never spends another's retries
-        return submit_job(self.target(job, allowance), job, self.settings.occurrences(job), tick)
+        return submit_job(self.target(job, allowance), job, self.settings.occurrences(job), tick, self.claims)
 
 
 def submit_all(jobs: list[Job], submit: Callable[[Job], object], deadline: Deadline) -> list[object]:

@@ -99,6 +99,13 @@ class Pacing:
             return now
         return max(now, state.next_slot)
 
+    def paused_for(self, subscription: str) -> float:
+        """Seconds until every lane of the subscription is open again (0: none is paused)."""
+        now = clock.monotonic()
+        with self._lock:
+            return max([state.paused_until - now for (owner, _), state in self._lanes.items()
+                        if owner == subscription.lower()] + [0.0])
+
     def acquire(self, lane: Lane) -> None:
         """Start a request of the lane now, or raise Throttled saying when it may start."""
         with self._lock:

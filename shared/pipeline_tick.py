@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import azure.functions as func
 
 from shared import clock
+from shared.claims import Claims, open_claims
 from shared.errors import AppError
 from shared.functions import RUN_PIPELINE
 from shared.hostconfig import Deadline
@@ -27,7 +28,7 @@ from shared.job_pool import DEFERRED, TickJobs, submit_all
 from shared.jobs import Job
 from shared.logfmt import kv, shorten
 from shared.retry import CALL_FAILURES, RetryPolicy
-from shared.settings import PipelineSettings, load_pipeline_settings
+from shared.settings import QUEUE, PipelineSettings, load_pipeline_settings
 from shared.tick import Tick, tick_of
 from shared.timers import log_tick, minutes_late, open_tick, start_retries
 
@@ -46,7 +47,7 @@ class JobsFailed(AppError):
 @dataclass(frozen=True)
 class JobOutcome:
     job: Job
-    action: str  # submitted, already_submitted, skipped_active, disabled, deferred or failed
+    action: str  # submitted, already_submitted, skipped_active, skipped (claimed elsewhere), disabled, deferred, failed
     run_id: str = ""
     status: str | None = None
     portal_url: str | None = None
@@ -72,11 +73,22 @@ def run_pipeline_tick(timer: func.TimerRequest, env: Mapping[str, str] | None = 
             log_tick(RUN_PIPELINE.name, tick, None, False, "too_late", late_minutes=late)
             return None
         log_tick(RUN_PIPELINE.name, tick, None, bool(due), "no_job_due")
+    if settings.fanout == QUEUE and settings.jobs_file is not None and due:  # the workers submit (shared.fanout)
+        from shared.fanout import enqueue_jobs
+
+        enqueue_jobs(tick, due, settings)
+        return []
+    return run_jobs(settings, due, tick, deadline)
+
+
+def run_jobs(settings: PipelineSettings, due: list[Job], tick: Tick, deadline: Deadline) -> list[JobOutcome]:
+    """The due jobs of a tick (all of them, or a worker's one), each once; one summary line; one error naming every
+    job that failed or that the deadline left."""
     policy = start_retries(settings.azure, deadline)
-    outcomes = _run_jobs(settings, due, tick, policy)
+    outcomes = _run_jobs(settings, due, tick, policy, open_claims(settings.storage, settings.azure))
     counts = Counter(outcome.action for outcome in outcomes)
     log.info(kv("pipeline_summary", tick=tick.id, due=len(due), **{action: counts[action] for action in (
-        "submitted", "already_submitted", "skipped_active", "disabled", "deferred", "failed")}))
+        "submitted", "already_submitted", "skipped_active", "skipped", "disabled", "deferred", "failed")}))
     _raise_if_incomplete(outcomes, len(due), tick, settings, deadline)
     return outcomes
 
@@ -98,7 +110,8 @@ def _raise_if_incomplete(outcomes: list[JobOutcome], due: int, tick: Tick, setti
         raise JobsFailed("; ".join(parts))
 
 
-def _run_jobs(settings: PipelineSettings, due: list[Job], tick: Tick, policy: RetryPolicy) -> list[JobOutcome]:
+def _run_jobs(settings: PipelineSettings, due: list[Job], tick: Tick, policy: RetryPolicy,
+              claims: Claims) -> list[JobOutcome]:
     """Each due job once (concurrently, shared.job_pool), then the waits; in single-pipeline mode the job's error is
     raised as it is."""
     isolate = settings.jobs_file is not None
@@ -114,7 +127,7 @@ def _run_jobs(settings: PipelineSettings, due: list[Job], tick: Tick, policy: Re
             active.append(job)
     waiters = []
     with ExitStack() as stack:
-        shared = TickJobs(settings, policy, stack)
+        shared = TickJobs(settings, policy, stack, claims)
         for job, result in zip(active, submit_all(active, lambda job: shared.submit(job, tick), policy.deadline),
                                strict=True):
             if result == DEFERRED:

@@ -232,3 +232,21 @@ class PublishedTarget:
 
     def status(self, run_id: str) -> str | None:
         return self.history.get(run_id).get("status")
+
+    def run(self, run_id: str) -> Run | None:
+        try:
+            return self._run(self.history.get(run_id))
+        except HttpError as error:
+            if error.status == 404 and error.structured:
+                return None
+            raise
+
+    def adopt(self, tick: Tick, since: datetime) -> Run | None:
+        """The newest untagged run of the pipeline since a crashed holder's claim: its run, whose tags the service
+        dropped; tagged as the tick's now."""
+        found = self._untagged_run(since)
+        if found is None:
+            return None
+        self._ensure_tags(found["runId"], dict(found.get("tags") or {}),
+                          run_tags(self.published, tick, self.function_name, self.job))
+        return self._run(found)

@@ -37,6 +37,7 @@ from shared.prices import CURRENCIES
 from shared.redact import shape, shown
 from shared.scopes import Scope
 from shared.setting_reader import ConfigError, SettingReader, coverage_problem
+from shared.storage import StorageSettings, read_storage
 from shared.targets import (
     BATCH_ENDPOINT,
     DEPLOYMENT_HINT,
@@ -55,6 +56,7 @@ MAX_RETRY_BUDGET_SECONDS = 3600.0
 DEFAULT_CONCURRENCY = 16  # requests in flight at once in a compute tick (docs/reliability.md: why 16)
 MAX_CONCURRENCY = 64
 MAX_LATE_MINUTES = 10080  # a week
+INLINE, QUEUE = "inline", "queue"  # AML_FANOUT: the timer does the work, or hands it to the queue workers
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _TENANT_DOMAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,}$")
@@ -72,6 +74,8 @@ class PipelineSettings:
     disabled: frozenset[str] = frozenset()  # RUN_PIPELINE_DISABLED: jobs paused without a redeploy
     jobs_file: Path | None = None  # None: single-pipeline mode
     max_late: timedelta | None = None  # RUN_PIPELINE_MAX_LATE_MINUTES: a later tick is skipped (None: no limit)
+    storage: StorageSettings | None = None  # the host's own (claims; the work queues with fanout queue)
+    fanout: str = INLINE  # AML_FANOUT
 
     @property
     def job(self) -> Job:
@@ -104,6 +108,8 @@ class ComputeSettings:
     cost_currency: str | None = "USD"  # the currency the tick prices what it acted on in; None: no prices
     max_late: timedelta | None = timedelta(minutes=60)  # a past-due tick later than this is skipped
     concurrency: int = DEFAULT_CONCURRENCY  # AML_COMPUTE_CONCURRENCY: requests in flight at once
+    storage: StorageSettings | None = None
+    fanout: str = INLINE
 
 
 def _schedules(reader: SettingReader, function: Function, now: datetime | None) -> tuple[str, LocalSchedule | None]:
@@ -125,6 +131,21 @@ def _max_late(reader: SettingReader, function: Function) -> timedelta | None:
     """How late a past-due tick may still act (the function's *_MAX_LATE_MINUTES); None: no limit."""
     minutes = reader.number(function.max_late, function.default_max_late, 1, MAX_LATE_MINUTES, int)
     return None if minutes is None else timedelta(minutes=minutes)
+
+
+def _read_host(reader: SettingReader, azure: AzureSettings) -> tuple[StorageSettings | None, str]:
+    """The host's own storage (for claims and work queues) and AML_FANOUT, which needs it for `queue`."""
+    storage, problems = read_storage(reader.env, azure.endpoints)
+    reader.problems.extend(problems)
+    fanout = (reader.optional("AML_FANOUT") or INLINE).lower()
+    if fanout not in (INLINE, QUEUE):
+        reader.problems.append(f"AML_FANOUT is not valid: expected {INLINE} (the timer does the work) or {QUEUE} "
+                               f"(the queue workers do); {shape(fanout)}")
+        fanout = INLINE
+    elif fanout == QUEUE and (storage is None or not (storage.connection_string or storage.queue_uri)):
+        reader.problems.append(f"AML_FANOUT={QUEUE} needs the Function App's storage queues: set AzureWebJobsStorage "
+                               "(or its identity-based AzureWebJobsStorage__accountName)")
+    return storage, fanout
 
 
 def _read_azure(reader: SettingReader, workspace_required: bool = True) -> AzureSettings:
@@ -289,11 +310,12 @@ def load_pipeline_settings(env: Mapping[str, str], host_json: Path = HOST_JSON, 
         schedule = reader.schedule(RUN_PIPELINE.schedule)
         jobs = _file_jobs(reader, path, schedule, timeout, now)
         settings = PipelineSettings(azure, schedule, jobs, _disabled(reader, jobs, path), path,
-                                    _max_late(reader, RUN_PIPELINE))
+                                    _max_late(reader, RUN_PIPELINE), *_read_host(reader, azure))
     else:
         schedule, local = _schedules(reader, RUN_PIPELINE, now)
         settings = PipelineSettings(azure, schedule, (_single_job(reader, local, timeout),),
-                                    _disabled(reader, (), None), None, _max_late(reader, RUN_PIPELINE))
+                                    _disabled(reader, (), None), None, _max_late(reader, RUN_PIPELINE),
+                                    *_read_host(reader, azure))
     reader.fail_if_any()
     return settings
 
@@ -317,8 +339,10 @@ def load_compute_settings(env: Mapping[str, str], action: str = "stop", now: dat
     reader = SettingReader(env)
     scopes = reader.scopes("AML_COMPUTE_SCOPES")
     schedule, local = _schedules(reader, function, now)
+    azure = _read_azure(reader, workspace_required=not reader.optional("AML_COMPUTE_SCOPES"))
+    storage, fanout = _read_host(reader, azure)
     settings = ComputeSettings(
-        azure=_read_azure(reader, workspace_required=not reader.optional("AML_COMPUTE_SCOPES")),
+        azure=azure,
         schedule=schedule,
         local=local,
         include=reader.patterns(names.include),
@@ -329,6 +353,8 @@ def load_compute_settings(env: Mapping[str, str], action: str = "stop", now: dat
         cost_currency=_read_currency(reader) if reader.boolean("AML_COMPUTE_COST", True) else None,
         max_late=_max_late(reader, function),
         concurrency=int(reader.number("AML_COMPUTE_CONCURRENCY", DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY, int)),
+        storage=storage,
+        fanout=fanout,
     )
     reader.fail_if_any()
     return settings

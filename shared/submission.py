@@ -6,8 +6,11 @@ A job's tick does the same steps whichever service takes the run, so the same si
 3. the submit, exactly once (a retry looks for the earlier attempt's run first): `submitted`, or `already_submitted`
    when another invocation's submit of the same tick got there first;
 4. the wait the job asks for: `completed`, or a failure naming the run's end.
-A `Target` adapts one service: a published pipeline or pipeline endpoint of the SDK v1 (shared.pipelines: runs in run
-history, tagged with the tick), or a batch endpoint of Azure ML v2 (shared.batch: jobs named after the tick). Both
+Every job's tick is claimed first (shared.claims): a second invocation of the same tick finds the claim
+(`skipped reason=claimed_elsewhere`, or `already_submitted` once done), and one that takes over a crashed holder's
+claim first looks for the run it may have started, tagged or not. A `Target` adapts one service: a published pipeline
+or pipeline endpoint of the SDK v1 (shared.pipelines: runs in run history, tagged with the tick), or a batch endpoint
+of Azure ML v2 (shared.batch: jobs named after the tick). Both
 services name their statuses alike: a run has ended in `Completed`, `Failed` or `Canceled`, succeeded in `Completed`;
 any other status, and one that cannot be read, counts as active (never start a parallel run on doubt): the SDK v1's
 RunStatus (azureml/_restclient/constants.py) and azure-ai-ml's JobStatus end in the same three.
@@ -24,6 +27,8 @@ from typing import Protocol
 
 from shared import clock
 from shared.armids import WorkspaceRef
+from shared.claims import ELSEWHERE, FINISHED, TAKEN_OVER, Claim, Claims
+from shared.clock import stamp
 from shared.clouds import Cloud
 from shared.errors import AppError
 from shared.jobs import Job
@@ -35,6 +40,7 @@ from shared.tick import Tick
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 30.0  # between two reads of a run's status while a job waits for it
+RUN_PIPELINE_PARTITION = "RunPipelineTimer"  # the claims of the pipeline ticks (shared.claims)
 SUCCEEDED = "Completed"
 ENDED = frozenset({SUCCEEDED, "Failed", "Canceled"})
 # skip_if_active looks at this many of the target's most recent runs (v1: the pipeline's newest runs in the
@@ -82,6 +88,13 @@ class Target(Protocol):
 
     def status(self, run_id: str) -> str | None: ...
 
+    def run(self, run_id: str) -> Run | None:
+        """A run of the target by its id (None: the service has none)."""
+
+    def adopt(self, tick: Tick, since: datetime) -> Run | None:
+        """The run a crashed invocation may have started for the tick since `since`, found and marked as the
+        tick's (None: there is none)."""
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -112,14 +125,42 @@ def studio_url(cloud: Cloud, workspace: WorkspaceRef, run_id: str) -> str:
             f"{workspace.resource_group}/workspaces/{workspace.name}")
 
 
-def submit_job(target: Target, job: Job, occurrences: Occurrences, tick: Tick) -> Outcome:
-    """One job's part of a tick, the same steps for every kind of target; the outcome's waiter waits when the job
-    says to."""
+def submit_job(target: Target, job: Job, occurrences: Occurrences, tick: Tick, claims: Claims) -> Outcome:
+    """One job's part of a tick, the same steps for every kind of target, under the tick's claim (shared.claims):
+    exactly once across invocations too. The outcome's waiter waits when the job says to."""
     fields = {**({"job": job.name} if job.name else {}), "target": job.target.kind.key, **target.fields,
               "experiment": job.experiment, "tick": tick.id}
+    claim = claims.claim(RUN_PIPELINE_PARTITION, f"{tick.id}|{job.name or '-'}")
+    if claim.outcome == ELSEWHERE:  # another invocation is at it (a second instance, a deployment slot)
+        log.info(kv("pipeline", action="skipped", **fields, reason="claimed_elsewhere",
+                    claimed_at=stamp(claim.since)))
+        return Outcome("skipped", "")
+    if claim.outcome == FINISHED:
+        run = target.run(claim.result) or Run(claim.result, None, "")
+        return _found("already_submitted", run, fields)
+    try:
+        outcome = _submit_once(target, job, occurrences, tick, claim, fields)
+    except BaseException:
+        claims.release(claim)  # nothing was done: the host's retry starts clean
+        raise
+    if outcome.action == "skipped_active":
+        claims.release(claim)  # the tick did nothing: a later firing of it may find the pipeline idle
+    else:
+        claims.finish(claim, outcome.run_id)
+    return outcome
+
+
+def _submit_once(target: Target, job: Job, occurrences: Occurrences, tick: Tick, claim: Claim,
+                 fields: dict) -> Outcome:
     earlier = target.tick_run(tick)
     if earlier is not None:
         return _found("already_submitted", earlier, fields)
+    if claim.outcome == TAKEN_OVER:  # its holder crashed: its run may be there, the service's tags dropped
+        adopted = target.adopt(tick, claim.since)
+        if adopted is not None:
+            log.info(kv("pipeline", action="already_submitted", **fields, run_id=adopted.id, status=adopted.status,
+                        recovered=True, portal_url=adopted.url))
+            return Outcome("already_submitted", adopted.id, adopted.status, adopted.url)
     if job.skip_if_active:
         active = target.active_run(tick)
         if active is not None:

@@ -30,8 +30,8 @@ from shared import clock as shared_clock  # noqa: E402
 from shared import jobs, warm  # noqa: E402
 from shared.functions import SETTING_PREFIXES  # noqa: E402
 
-# Every app setting the app reads (the function table's prefixes), and the host's identity endpoints.
-APP_PREFIXES = (*SETTING_PREFIXES, "IDENTITY_", "MSI_")
+# Every app setting the app reads (the function table's prefixes), the host's identity endpoints and its storage.
+APP_PREFIXES = (*SETTING_PREFIXES, "IDENTITY_", "MSI_", "AzureWebJobsStorage")
 
 BASE_SETTINGS = app_settings()
 
@@ -205,3 +205,41 @@ def write_jobs(tmp_path, monkeypatch):
         path.write_text(raw if raw is not None else json.dumps({"pipelines": entries}), encoding="utf-8")
         return path
     return write
+
+
+# --------------------------------------------------------------------------- the app's own storage, on Azurite
+
+
+@pytest.fixture(scope="session")
+def azurite():
+    """One Azurite for the session (installed with npm on first use; .ci/run installs it first). Without Node.js
+    the Storage tests are skipped, and .ci/run, which sets AML_TIMER_REQUIRE_NODE_TOOLS, fails instead."""
+    from localrun.azurite import Azurite
+    from localrun.console import SetupError
+
+    try:
+        server = Azurite()
+    except SetupError as error:
+        if os.environ.get("AML_TIMER_REQUIRE_NODE_TOOLS"):
+            pytest.fail(f"Azurite is required here: {error}")
+        pytest.skip(f"no Azurite: {error}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def storage(azurite, monkeypatch):
+    """The app's storage (AzureWebJobsStorage) on Azurite, its claims table and work queues emptied after the test."""
+    from azure.data.tables import TableServiceClient
+    from azure.storage.queue import QueueServiceClient
+
+    from shared.storage import QUEUE_API_VERSION
+
+    monkeypatch.setenv("AzureWebJobsStorage", azurite.connection_string)
+    yield azurite
+    tables = TableServiceClient.from_connection_string(azurite.connection_string)
+    for table in tables.list_tables():
+        tables.delete_table(table.name)
+    queues = QueueServiceClient.from_connection_string(azurite.connection_string, api_version=QUEUE_API_VERSION)
+    for queue in queues.list_queues():
+        queues.delete_queue(queue.name)

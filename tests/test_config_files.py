@@ -48,7 +48,7 @@ DESIGN_SETTINGS = frozenset({
     "START_COMPUTE_SCHEDULE", "START_COMPUTE_TAG", "START_COMPUTE_INCLUDE", "START_COMPUTE_EXCLUDE",
     "START_COMPUTE_DRY_RUN", "START_COMPUTE_TIME_ZONE", "START_COMPUTE_LOCAL_SCHEDULE",
     "STOP_COMPUTE_MAX_LATE_MINUTES", "START_COMPUTE_MAX_LATE_MINUTES", "RUN_PIPELINE_MAX_LATE_MINUTES",
-    "AML_COMPUTE_CONCURRENCY",
+    "AML_COMPUTE_CONCURRENCY", "AML_FANOUT",
 })
 HOST_SETTINGS = frozenset({"FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsStorage"})  # read by the host, not the code
 SETTING_NAME = re.compile(rf"^({'|'.join(SETTING_PREFIXES)})[A-Z0-9_]+$")
@@ -242,8 +242,21 @@ def test_example_settings_are_valid_under_the_schemastore_schema():
 
 
 def test_the_function_folders_are_the_rows_of_the_functions_table():
+    from shared.functions import WORKERS
+
     folders = {path.parent.name for path in ROOT.glob("*/function.json")}
-    assert folders == set(FUNCTIONS), "a function is its folder and one row of shared/functions.py"
+    assert folders == set(FUNCTIONS) | {worker.name for worker in WORKERS}, \
+        "a function is its folder and one row of shared/functions.py"
+
+
+@pytest.mark.parametrize("worker", ["ComputeWorker", "PipelineWorker"])
+def test_a_worker_reads_its_queue_on_the_hosts_storage(worker):
+    from shared.functions import WORKERS
+
+    [row] = [row for row in WORKERS if row.name == worker]
+    [binding] = function_json(worker)["bindings"]
+    assert binding == {"name": "msg", "type": "queueTrigger", "direction": "in", "queueName": row.queue,
+                       "connection": "AzureWebJobsStorage"}
 
 
 def test_example_values_are_strings_and_placeholders():
