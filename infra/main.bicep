@@ -90,6 +90,8 @@ var computeScopes = filter(map(split(settings.?AML_COMPUTE_SCOPES ?? '', ','), s
 // Every scope the app acts on; a scope is /subscriptions/{id} (3 parts split on "/"), a resource group (5) or a
 // workspace (9). One of another form gets no assignment (the app refuses it at its first tick, naming the setting).
 var roleScopes = union(singleWorkspace, computeScopes, amlScopes)
+// A custom role is assignable at subscriptions and resource groups, not at a resource: a workspace's is its group's.
+var assignableScopes = union([subscription().id], map(roleScopes, scope => length(split(scope, '/')) == 9 ? join(take(split(scope, '/'), 5), '/') : scope))
 var role = loadJsonContent('../docs/aml-timer-functions-role.json')
 
 resource group 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -113,7 +115,8 @@ module app 'app.bicep' = {
 }
 
 // The least-privilege role, defined from docs/aml-timer-functions-role.json itself (so they cannot drift), assignable
-// at this subscription and every scope the app acts on. Role names are unique in a tenant: the environment's is in it.
+// at this subscription and at every scope the app acts on. Role names are unique in a tenant: the environment's is in
+// it.
 resource amlRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(subscription().id, 'aml-timer-functions', environmentName)
   properties: {
@@ -128,7 +131,7 @@ resource amlRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
         notDataActions: role.NotDataActions
       }
     ]
-    assignableScopes: union([subscription().id], roleScopes)
+    assignableScopes: assignableScopes
   }
 }
 

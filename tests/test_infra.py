@@ -201,6 +201,10 @@ def test_the_custom_role_is_the_docs_role_loaded_not_copied():
     assert {name: path(value) for name, value in properties(permission).items()} == {
         "actions": ["role", "Actions"], "notActions": ["role", "NotActions"],
         "dataActions": ["role", "DataActions"], "notDataActions": ["role", "NotDataActions"]}
+    assignable = properties(properties(body(definition.node))["properties"])["assignableScopes"]
+    assert path(assignable) == ["assignableScopes"]
+    assert "join(take(split(scope, '/'), 5), '/')" in text(MAIN.declarations("var")["assignableScopes"].value), \
+        "a workspace scope is assignable through its resource group (no resource-level assignable scope)"
     doc = json.loads(role_file.read_text(encoding="utf-8"))
     assert doc["Actions"] and not any("*" in action for action in doc["Actions"])
 

@@ -392,6 +392,18 @@ def test_emulator_run_pipeline_submits_the_endpoint_default_version(capsys):
     assert CLIENT_SECRET not in out + err
 
 
+def test_a_run_without_storage_leaves_the_developers_storage_alone_and_says_claims_are_off(capsys, monkeypatch):
+    real = "DefaultEndpointsProtocol=https;AccountName=myrealaccount;AccountKey=c2VjcmV0;EndpointSuffix=x.net"
+    monkeypatch.setenv("AzureWebJobsStorage", real)
+
+    assert run.main(["RunPipelineTimer", "--emulator", "--past-due"]) == 0
+
+    out, err = capsys.readouterr()
+    assert "claims action=off reason=no_storage" in out
+    assert "myrealaccount" not in out + err and "c2VjcmV0" not in out + err
+    assert os.environ["AzureWebJobsStorage"] == real, "put back after the run"
+
+
 def test_the_demo_workspace_has_what_the_readme_promises():
     from fakeazure.demo import demo_azure, demo_settings
 
