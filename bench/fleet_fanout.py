@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import tempfile
 import threading
 import time
@@ -31,12 +32,11 @@ import _common
 import ComputeWorker
 import StopComputeTimer
 from localrun.azurite import Azurite
-from localrun.hostloop import drain
+from localrun.hostloop import drain, queue_and_poison
 from shared import clock, hostconfig
 from shared.compute import ComputeActionError
 from shared.fanout import COMPUTE_QUEUE
 from shared.settings import load_compute_settings
-from shared.storage import queue_client
 
 BIG = "bbbbbbbb-0000-4000-8000-000000000001"
 WRITE_BUCKET, WRITE_REFILL = 200, 10.0
@@ -107,9 +107,7 @@ def run(args, workers: int | None, fast: FastClock, azurite: Azurite | None) -> 
         except ComputeActionError as error:
             outcome = type(error).__name__
         if azurite:
-            settings = load_compute_settings(__import__("os").environ)
-            queues = [queue_client(settings.storage, settings.azure, name)
-                      for name in (COMPUTE_QUEUE, f"{COMPUTE_QUEUE}-poison")]
+            queues = queue_and_poison(load_compute_settings(os.environ), COMPUTE_QUEUE)
             drained = drain(*queues, ComputeWorker.main, instances=workers, visibility=30, give_up_after=3600)
             outcome = f"{drained.done} messages, {drained.failed} failed, {len(drained.poisoned)} poisoned"
             for queue in queues:

@@ -40,14 +40,13 @@ def run_fanout(function: str, fire: Callable[[Callable[[], None] | None], int]) 
 def _drain(worker) -> int:
     import importlib
 
-    from localrun.hostloop import drain
+    from localrun.hostloop import drain, queue_and_poison
     from localrun.invoke import logs_to_stdout
     from shared.settings import load_pipeline_settings
-    from shared.storage import queue_client
 
     settings = load_pipeline_settings(os.environ)  # only the storage and the identity are read here
     main = importlib.import_module(worker.name).main  # the folder, as the worker process imports it
-    queues = [queue_client(settings.storage, settings.azure, name) for name in (worker.queue, f"{worker.queue}-poison")]
+    queues = queue_and_poison(settings, worker.queue)
     with logs_to_stdout(worker.name, []):
         drained = drain(*queues, main, instances=INSTANCES)
     say(f"hostloop: {worker.queue}: {drained.done} message(s) done by {worker.name} ({INSTANCES} instances), "

@@ -43,6 +43,14 @@ class Drained:
     killed: int = 0
 
 
+def queue_and_poison(settings, name: str) -> tuple:
+    """A work queue and the one the host moves its failed messages to (`<queue>-poison`), as the app's settings reach
+    them."""
+    from shared.storage import queue_client
+
+    return tuple(queue_client(settings.storage, settings.azure, each) for each in (name, f"{name}-poison"))
+
+
 def queue_message(message):
     """The azure.functions.QueueMessage the host gives the function for a storage message (its trigger metadata)."""
     from azure.functions.meta import Datum

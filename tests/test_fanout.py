@@ -10,11 +10,10 @@ from datetime import datetime, timezone
 import pytest
 
 from fakeazure import SUBSCRIPTION
-from localrun.hostloop import MAX_DEQUEUE_COUNT, drain
+from localrun.hostloop import MAX_DEQUEUE_COUNT, drain, queue_and_poison
 from shared import clock, hostconfig
 from shared.fanout import COMPUTE_QUEUE, PIPELINE_QUEUE
 from shared.settings import load_compute_settings, load_pipeline_settings
-from shared.storage import queue_client
 from tests.conftest import entry_point, make_timer
 from tests.logs import fields
 
@@ -48,8 +47,7 @@ def queues(name: str):
     import os
 
     settings = load_compute_settings(os.environ) if name == COMPUTE_QUEUE else load_pipeline_settings(os.environ)
-    return (queue_client(settings.storage, settings.azure, name),
-            queue_client(settings.storage, settings.azure, f"{name}-poison"))
+    return queue_and_poison(settings, name)
 
 
 def peek(queue) -> list[dict]:

@@ -46,7 +46,13 @@ def only(kind: str):
     return file, declaration
 
 
-def app_settings() -> tuple[set[str], dict]:
+def callee(file: BicepFile, module) -> BicepFile | None:
+    """The file a module declaration deploys (None outside infra/)."""
+    return next((other for other in FILES.values()
+                 if other.file.resolve() == (file.file.parent / module.type_string).resolve()), None)
+
+
+def template_settings() -> tuple[set[str], dict]:
     """The settings the template itself sets (the object literal in the appsettings union), and that union's call."""
     _, config = only("Microsoft.Web/sites/config")
     union = properties(body(config.node))["properties"]
@@ -77,7 +83,7 @@ def test_no_registry_module_so_it_builds_offline():
     for file in FILES.values():
         for module in file.declarations("module").values():
             assert not module.type_string.startswith(("br:", "br/", "ts:")), module.type_string
-            assert (file.file.parent / module.type_string).is_file(), module.type_string
+            assert callee(file, module) is not None, module.type_string
 
 
 def test_the_settings_parameter_names_every_setting_a_deployment_chooses_and_nothing_else():
@@ -97,12 +103,12 @@ def test_settings_left_empty_are_left_out_and_the_rest_are_set():
     assert text(chosen).replace(" ", "").startswith("toObject(filter(items(settings),item=>!empty(item.value))")
     app = MAIN.declarations("module")["app"]
     assert path(properties(properties(app.value)["params"])["settings"]) == ["chosenSettings"]
-    _, union = app_settings()
+    _, union = template_settings()
     assert text(union.child_by_field_name("arguments").named_children[0]) == "settings"
 
 
 def test_every_setting_the_template_sets_is_one_the_app_or_the_host_reads():
-    fixed, _ = app_settings()
+    fixed, _ = template_settings()
     assert fixed - (DESIGN_SETTINGS | HOST_SETTINGS) == set()
     assert "AZURE_CLIENT_ID" in fixed and fixed & {"AZURE_CLIENT_SECRET", "AZURE_TENANT_ID"} == set()
     every_string = {string(node) for file in FILES.values() for node in walk(file.root) if node.type == "string"}
@@ -116,7 +122,7 @@ def test_a_timer_whose_schedule_is_not_set_is_switched_off_not_left_in_error():
         {function.name: function.schedule for function in FUNCTIONS}
     timers_off = APP.declarations("var")["timersOff"].value
     assert "AzureWebJobs.${timer.key}.Disabled" in text(timers_off)
-    _, union = app_settings()
+    _, union = template_settings()
     assert "timersOff" in [text(argument) for argument in union.child_by_field_name("arguments").named_children]
 
 
@@ -129,7 +135,7 @@ def test_no_secret_key_or_connection_string_is_made_or_set():
         assert not re.search(r"AccountKey=|SharedAccessSignature|SharedAccessKey|DefaultEndpointsProtocol", strings)
         for param in file.declarations("param").values():
             assert "secure" not in file.decorators(param), f"{param.name}: nothing secret goes in"
-    fixed, _ = app_settings()
+    fixed, _ = template_settings()
     assert "AzureWebJobsStorage" not in fixed, "the host's storage by identity, not a connection string"
     # The one connection string: Application Insights', which holds no secret; with local auth off, sending
     # telemetry needs the identity (APPLICATIONINSIGHTS_AUTHENTICATION_STRING).
@@ -159,11 +165,11 @@ def identity_reference(file: BicepFile, expression) -> bool:
         return resources_here[chain[0]].type_string.startswith("Microsoft.ManagedIdentity/userAssignedIdentities@")
     modules_here = file.declarations("module")
     if len(chain) == 3 and chain[1] == "outputs" and chain[0] in modules_here:
-        callee = FILES[(file.file.parent / modules_here[chain[0]].type_string).resolve().relative_to(INFRA).as_posix()]
-        return identity_reference(callee, callee.declarations("output")[chain[2]].value)
+        deployed = callee(file, modules_here[chain[0]])
+        return identity_reference(deployed, deployed.declarations("output")[chain[2]].value)
     if len(chain) == 1 and chain[0] in file.declarations("param"):
         callers = [(caller, module) for caller in FILES.values() for module in caller.declarations("module").values()
-                   if (caller.file.parent / module.type_string).resolve() == file.file.resolve()]
+                   if callee(caller, module) is file]
         return bool(callers) and all(
             identity_reference(caller, properties(properties(module.value)["params"])[chain[0]])
             for caller, module in callers)

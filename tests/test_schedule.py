@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from shared.ncrontab import ScheduleError, parse, resolve_settings, validate
+from shared.occurrences import Occurrences
 
 UTC = timezone.utc
 
@@ -14,7 +15,7 @@ def utc(*parts: int) -> datetime:
 
 
 def nexts(expression: str, start: datetime, count: int) -> list[datetime]:
-    return parse(expression).occurrences(start, count)
+    return Occurrences(parse(expression)).upcoming(start, count)
 
 
 def rejected(expression: str) -> str:

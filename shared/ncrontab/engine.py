@@ -260,14 +260,6 @@ class Schedule:
                 return datetime.combine(day, time(*hms), UTC)
         return None
 
-    def occurrences(self, start: datetime, count: int) -> list[datetime]:
-        """The next ``count`` occurrences after ``start`` (fewer only if the schedule runs out)."""
-        found: list[datetime] = []
-        moment: datetime | None = start
-        while len(found) < count and (moment := self.next_after(moment)) is not None:
-            found.append(moment)
-        return found
-
     def latest_at_or_before(self, moment: datetime) -> datetime | None:
         """The most recent occurrence at or before ``moment``: the tick an invocation then belongs to."""
         moment = as_utc(moment).replace(microsecond=0)
